@@ -1,0 +1,267 @@
+//! The list query: filters, sort and page of `GET /customers`.
+
+use rust_decimal::Decimal;
+use time::OffsetDateTime;
+
+use crate::error::ValidationErrors;
+use crate::ids::UserId;
+use crate::model::{CustomerStatus, CustomerType, fold_case};
+use crate::values::phone_digits;
+
+/// Largest page size.
+pub const MAX_LIMIT: u32 = 100;
+/// Page size when none is given.
+pub const DEFAULT_LIMIT: u32 = 20;
+
+/// What the list is sorted by; ties are always broken by id in the same direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SortField {
+    /// Creation time (the default).
+    #[default]
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// Name.
+    Name,
+    /// Total purchases.
+    TotalPurchases,
+    /// Rating.
+    Rating,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SortOrder {
+    /// Smallest first.
+    Asc,
+    /// Largest first (the default).
+    #[default]
+    Desc,
+}
+
+/// How the search text is matched.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SearchTerm {
+    /// Case-folded text, matched as a substring of name, company name and e-mail.
+    pub text: String,
+    /// The digits of the term when it looks like a phone number, matched as a substring of the
+    /// phone's digits ("7012345678" finds "+77012345678").
+    pub digits: Option<String>,
+    /// The trimmed term, matched exactly against IIN and BIN.
+    pub exact: String,
+}
+
+impl SearchTerm {
+    /// Builds the term; `None` when the input is blank.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let exact = raw.trim();
+        if exact.is_empty() {
+            return None;
+        }
+        let looks_like_phone = exact
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'));
+        let digits = phone_digits(exact);
+        let digits = (looks_like_phone && digits.len() >= 3).then_some(digits);
+        Some(Self {
+            text: fold_case(exact),
+            digits,
+            exact: exact.to_owned(),
+        })
+    }
+}
+
+/// Filters of the list; every one present must match.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerFilter {
+    /// Type equals.
+    pub customer_type: Option<CustomerType>,
+    /// Status equals.
+    pub status: Option<CustomerStatus>,
+    /// Substring of name, company name, e-mail, phone digits; or exact IIN/BIN.
+    pub search: Option<SearchTerm>,
+    /// Industry equals (case-insensitive).
+    pub industry: Option<String>,
+    /// Any address is in this city (case-insensitive).
+    pub city: Option<String>,
+    /// Manager equals.
+    pub assigned_to: Option<UserId>,
+    /// Active flag equals.
+    pub is_active: Option<bool>,
+    /// Lead source equals (case-insensitive).
+    pub lead_source: Option<String>,
+    /// Has any of these tags (case-insensitive).
+    pub tags: Vec<String>,
+    /// Total purchases ≥.
+    pub min_purchases: Option<Decimal>,
+    /// Total purchases ≤.
+    pub max_purchases: Option<Decimal>,
+    /// Created at or after.
+    pub created_from: Option<OffsetDateTime>,
+    /// Created at or before.
+    pub created_to: Option<OffsetDateTime>,
+}
+
+/// A validated list query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerQuery {
+    /// What must match.
+    pub filter: CustomerFilter,
+    /// Sort key.
+    pub sort_by: SortField,
+    /// Direction.
+    pub sort_order: SortOrder,
+    /// 1-based page.
+    pub page: u32,
+    /// Page size, 1..=100.
+    pub limit: u32,
+}
+
+impl Default for CustomerQuery {
+    fn default() -> Self {
+        Self {
+            filter: CustomerFilter::default(),
+            sort_by: SortField::default(),
+            sort_order: SortOrder::default(),
+            page: 1,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+impl CustomerQuery {
+    /// Checks the ranges and page bounds; fills defaults.
+    pub fn new(
+        filter: CustomerFilter,
+        sort_by: Option<SortField>,
+        sort_order: Option<SortOrder>,
+        page: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let page = match page {
+            None => 1,
+            Some(p) if (1..=i64::from(u32::MAX)).contains(&p) => p as u32,
+            Some(_) => {
+                errors.push("page", "must be at least 1");
+                1
+            }
+        };
+        let limit = match limit {
+            None => DEFAULT_LIMIT,
+            Some(l) if (1..=i64::from(MAX_LIMIT)).contains(&l) => l as u32,
+            Some(_) => {
+                errors.push("limit", format!("must be between 1 and {MAX_LIMIT}"));
+                DEFAULT_LIMIT
+            }
+        };
+        for (field, value) in [("minPurchases", filter.min_purchases), ("maxPurchases", filter.max_purchases)] {
+            if value.is_some_and(|v| v.is_sign_negative() && !v.is_zero()) {
+                errors.push(field, "must be greater than or equal to 0");
+            }
+        }
+        if let (Some(min), Some(max)) = (filter.min_purchases, filter.max_purchases) {
+            if min > max {
+                errors.push("minPurchases", "must not exceed maxPurchases");
+            }
+        }
+        if let (Some(from), Some(to)) = (filter.created_from, filter.created_to) {
+            if from > to {
+                errors.push("createdFrom", "must not be after createdTo");
+            }
+        }
+        let filter = CustomerFilter {
+            industry: filter.industry.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
+            city: filter.city.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
+            lead_source: filter.lead_source.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
+            tags: filter
+                .tags
+                .iter()
+                .flat_map(|t| t.split(','))
+                .map(fold_case)
+                .filter(|t| !t.is_empty())
+                .collect(),
+            ..filter
+        };
+        errors.into_result(|| Self {
+            filter,
+            sort_by: sort_by.unwrap_or_default(),
+            sort_order: sort_order.unwrap_or_default(),
+            page,
+            limit,
+        })
+    }
+
+    /// Rows to skip before the page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.limit)
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// How many rows match in all.
+    pub total: u64,
+    /// This page, 1-based.
+    pub page: u32,
+    /// Page size.
+    pub limit: u32,
+}
+
+impl<T> Page<T> {
+    /// Number of pages (0 when nothing matches).
+    pub fn pages(&self) -> u64 {
+        self.total.div_ceil(u64::from(self.limit.max(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_term_matches_phone_digits_only_for_phone_like_input() {
+        let term = SearchTerm::parse(" +7 (701) 234 ").unwrap();
+        assert_eq!(term.digits.as_deref(), Some("7701234"));
+        let term = SearchTerm::parse("Альфа").unwrap();
+        assert_eq!(term.text, "альфа");
+        assert_eq!(term.digits, None);
+        assert!(SearchTerm::parse("   ").is_none());
+    }
+
+    #[test]
+    fn query_defaults_and_bounds() {
+        let q = CustomerQuery::new(CustomerFilter::default(), None, None, None, None).unwrap();
+        assert_eq!((q.page, q.limit, q.offset()), (1, 20, 0));
+        let q = CustomerQuery::new(CustomerFilter::default(), None, None, Some(3), Some(100)).unwrap();
+        assert_eq!(q.offset(), 200);
+        let errors = CustomerQuery::new(CustomerFilter::default(), None, None, Some(0), Some(101)).unwrap_err();
+        let fields: Vec<_> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["page", "limit"]);
+    }
+
+    #[test]
+    fn tags_accept_comma_lists_and_ranges_are_checked() {
+        let filter = CustomerFilter {
+            tags: vec!["a,B".into(), " c ".into(), ",".into()],
+            min_purchases: Some(Decimal::from(10)),
+            max_purchases: Some(Decimal::from(5)),
+            ..Default::default()
+        };
+        let errors = CustomerQuery::new(filter.clone(), None, None, None, None).unwrap_err();
+        assert_eq!(errors.errors()[0].field, "minPurchases");
+        let ok = CustomerQuery::new(CustomerFilter { max_purchases: None, ..filter }, None, None, None, None).unwrap();
+        assert_eq!(ok.filter.tags, vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn pages_rounds_up() {
+        let page = Page::<()> { items: vec![], total: 41, page: 1, limit: 20 };
+        assert_eq!(page.pages(), 3);
+        let empty = Page::<()> { items: vec![], total: 0, page: 1, limit: 20 };
+        assert_eq!(empty.pages(), 0);
+    }
+}

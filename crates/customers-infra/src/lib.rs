@@ -1,0 +1,18 @@
+//! Adapters for the ports of `customers-domain`.
+//!
+//! - [`db`]: connecting to PostgreSQL or SQLite and running the migrations.
+//! - [`repository`]: the SeaORM customer repository and the database-backed search, one code
+//!   path for both backends.
+//! - [`cache`]: an in-memory customer cache.
+//! - [`events`]: an event publisher that logs and records events.
+
+pub mod cache;
+pub mod db;
+pub mod events;
+pub mod repository;
+pub mod sql;
+
+pub use cache::InMemoryCache;
+pub use db::{connect, migrate};
+pub use events::RecordingPublisher;
+pub use repository::SeaRepository;

@@ -1,0 +1,622 @@
+//! The customer repository and search on SeaORM: one code path for PostgreSQL and SQLite.
+//!
+//! Each write is one transaction. Lists select one page of customers, then load the contacts
+//! and addresses of just those customers with one query each (no join fan-out, no N+1).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, SqlErr, TransactionTrait, Value,
+};
+use uuid::Uuid;
+
+use customers_domain::model::fold_case;
+use customers_domain::ports::{CustomerRepository, CustomerSearch, RepositoryError};
+use customers_domain::query::{CustomerQuery, Page, SortField, SortOrder};
+use customers_domain::values::{Bin, Email, Iin, Phone};
+use customers_domain::{
+    AddressId, ContactId, Customer, CustomerAddress, CustomerContact, CustomerId, OrganizationId, Scope, UniqueField,
+    UserId, WorkspaceId,
+};
+
+use crate::sql::{Codec, Sql, corrupt, like_escape};
+
+const CUSTOMER_COLUMNS: &str = "c.id, c.organization_id, c.workspace_id, c.type, c.status, c.name, c.email, \
+    c.phone, c.iin, c.bin, c.company_name, c.company_size, c.industry, c.credit_limit, c.current_balance, \
+    c.custom_fields, c.tags, c.lead_source, c.first_purchase_date, c.last_purchase_date, c.total_purchases, \
+    c.purchase_count, c.lifetime_value, c.rating, c.assigned_to, c.is_active, c.version, c.created_at, \
+    c.updated_at, c.created_by, c.updated_by";
+
+const CONTACT_COLUMNS: &str = "id, customer_id, first_name, last_name, middle_name, job_title, department, email, \
+    phone, mobile_phone, is_primary, is_decision_maker, social_media, notes, created_at, updated_at";
+
+const ADDRESS_COLUMNS: &str = "id, customer_id, type, street, building, apartment, city, region, postal_code, \
+    country, is_primary, contact_name, contact_phone, delivery_instructions, coordinates, created_at, updated_at";
+
+/// Customers in a relational database through SeaORM.
+#[derive(Debug, Clone)]
+pub struct SeaRepository {
+    db: DatabaseConnection,
+    codec: Codec,
+}
+
+impl SeaRepository {
+    /// Uses an open (and migrated) connection pool.
+    pub fn new(db: DatabaseConnection) -> Self {
+        let codec = Codec::new(db.get_database_backend());
+        Self { db, codec }
+    }
+
+    /// The connection pool.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    fn customer_values(&self, c: &Customer) -> Vec<(&'static str, Value)> {
+        let k = &self.codec;
+        vec![
+            ("type", k.text(c.customer_type.as_str())),
+            ("status", k.text(c.status.as_str())),
+            ("name", k.text(c.name.clone())),
+            ("email", k.text(c.email.as_str())),
+            ("phone", k.opt_text(c.phone.as_ref().map(|p| p.as_str().to_owned()))),
+            ("iin", k.opt_text(c.iin.as_ref().map(|v| v.as_str().to_owned()))),
+            ("bin", k.opt_text(c.bin.as_ref().map(|v| v.as_str().to_owned()))),
+            ("company_name", k.opt_text(c.company_name.clone())),
+            ("company_size", k.opt_text(c.company_size.map(|s| s.as_str()))),
+            ("industry", k.opt_text(c.industry.clone())),
+            ("industry_key", k.opt_text(c.industry.as_deref().map(fold_case))),
+            ("credit_limit", k.money(c.credit_limit)),
+            ("current_balance", k.money(c.current_balance)),
+            ("custom_fields", k.json(c.custom_fields.clone().map(serde_json::Value::Object))),
+            ("tags", k.json(Some(serde_json::json!(c.tags)))),
+            ("lead_source", k.opt_text(c.lead_source.clone())),
+            ("lead_source_key", k.opt_text(c.lead_source.as_deref().map(fold_case))),
+            ("first_purchase_date", k.opt_time(c.first_purchase_date)),
+            ("last_purchase_date", k.opt_time(c.last_purchase_date)),
+            ("total_purchases", k.money(c.total_purchases)),
+            ("purchase_count", k.int(c.purchase_count.into())),
+            ("lifetime_value", k.money(c.lifetime_value)),
+            ("rating", k.int(c.rating.value().into())),
+            ("assigned_to", k.opt_uuid(c.assigned_to)),
+            ("is_active", k.bool(c.is_active)),
+            ("search_text", k.text(c.search_text())),
+            ("version", k.int(c.version)),
+            ("updated_at", k.time(c.updated_at)),
+            ("updated_by", k.opt_uuid(c.updated_by)),
+        ]
+    }
+
+    fn insert_sql(&self, table: &str, columns: Vec<(&'static str, Value)>) -> Sql {
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        let mut sql = self.codec.sql(&format!("INSERT INTO {table} ({}) VALUES ", names.join(", ")));
+        sql.bind_list(columns.into_iter().map(|(_, value)| value));
+        sql
+    }
+
+    async fn insert_children(&self, txn: &DatabaseTransaction, customer: &Customer) -> Result<(), RepositoryError> {
+        let k = &self.codec;
+        for (position, c) in customer.contacts.iter().enumerate() {
+            let sql = self.insert_sql(
+                "customer_contacts",
+                vec![
+                    ("id", k.uuid(c.id)),
+                    ("customer_id", k.uuid(customer.id)),
+                    ("position", k.int(position as i64)),
+                    ("first_name", k.text(c.first_name.clone())),
+                    ("last_name", k.text(c.last_name.clone())),
+                    ("middle_name", k.opt_text(c.middle_name.clone())),
+                    ("job_title", k.opt_text(c.position.clone())),
+                    ("department", k.opt_text(c.department.clone())),
+                    ("email", k.text(c.email.as_str())),
+                    ("phone", k.text(c.phone.as_str())),
+                    ("mobile_phone", k.opt_text(c.mobile_phone.as_ref().map(|p| p.as_str().to_owned()))),
+                    ("is_primary", k.bool(c.is_primary)),
+                    ("is_decision_maker", k.bool(c.is_decision_maker)),
+                    ("social_media", k.json(c.social_media.as_ref().map(|s| serde_json::json!(s)))),
+                    ("notes", k.opt_text(c.notes.clone())),
+                    ("created_at", k.time(c.created_at)),
+                    ("updated_at", k.time(c.updated_at)),
+                ],
+            );
+            txn.execute_raw(sql.build()).await.map_err(db_error)?;
+        }
+        for (position, a) in customer.addresses.iter().enumerate() {
+            let sql = self.insert_sql(
+                "customer_addresses",
+                vec![
+                    ("id", k.uuid(a.id)),
+                    ("customer_id", k.uuid(customer.id)),
+                    ("position", k.int(position as i64)),
+                    ("type", k.text(a.address_type.as_str())),
+                    ("street", k.text(a.street.clone())),
+                    ("building", k.opt_text(a.building.clone())),
+                    ("apartment", k.opt_text(a.apartment.clone())),
+                    ("city", k.text(a.city.clone())),
+                    ("city_key", k.text(fold_case(&a.city))),
+                    ("region", k.opt_text(a.region.clone())),
+                    ("postal_code", k.text(a.postal_code.clone())),
+                    ("country", k.text(a.country.clone())),
+                    ("is_primary", k.bool(a.is_primary)),
+                    ("contact_name", k.opt_text(a.contact_name.clone())),
+                    ("contact_phone", k.opt_text(a.contact_phone.as_ref().map(|p| p.as_str().to_owned()))),
+                    ("delivery_instructions", k.opt_text(a.delivery_instructions.clone())),
+                    ("coordinates", k.json(a.coordinates.map(|c| serde_json::json!(c)))),
+                    ("created_at", k.time(a.created_at)),
+                    ("updated_at", k.time(a.updated_at)),
+                ],
+            );
+            txn.execute_raw(sql.build()).await.map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    async fn replace_tags(&self, txn: &DatabaseTransaction, customer: &Customer) -> Result<(), RepositoryError> {
+        let k = &self.codec;
+        let mut delete = k.sql("DELETE FROM customer_tags WHERE customer_id = ");
+        delete.bind(k.uuid(customer.id));
+        txn.execute_raw(delete.build()).await.map_err(db_error)?;
+        for tag in &customer.tags {
+            let sql = self.insert_sql(
+                "customer_tags",
+                vec![("customer_id", k.uuid(customer.id)), ("tag_key", k.text(fold_case(tag)))],
+            );
+            txn.execute_raw(sql.build()).await.map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_children(
+        &self,
+        txn: &DatabaseTransaction,
+        id: CustomerId,
+        tables: &[&str],
+    ) -> Result<(), RepositoryError> {
+        for table in tables {
+            let mut sql = self.codec.sql(&format!("DELETE FROM {table} WHERE customer_id = "));
+            sql.bind(self.codec.uuid(id));
+            txn.execute_raw(sql.build()).await.map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    fn scope_condition(&self, sql: &mut Sql, scope: Scope) {
+        sql.push("c.organization_id = ")
+            .bind(self.codec.uuid(scope.organization_id))
+            .push(" AND c.workspace_id = ")
+            .bind(self.codec.uuid(scope.workspace_id));
+    }
+
+    /// Loads the customers of `rows` with their contacts and addresses, keeping row order.
+    async fn hydrate<C: ConnectionTrait>(&self, conn: &C, rows: Vec<QueryResult>) -> Result<Vec<Customer>, RepositoryError> {
+        let mut customers = rows
+            .iter()
+            .map(|row| self.read_customer(row))
+            .collect::<Result<Vec<_>, _>>()?;
+        if customers.is_empty() {
+            return Ok(customers);
+        }
+        let ids: Vec<Value> = customers.iter().map(|c| self.codec.uuid(c.id)).collect();
+        let mut contacts: HashMap<CustomerId, Vec<CustomerContact>> = HashMap::new();
+        let mut sql = self
+            .codec
+            .sql(&format!("SELECT {CONTACT_COLUMNS} FROM customer_contacts WHERE customer_id IN "));
+        sql.bind_list(ids.clone()).push(" ORDER BY customer_id, position");
+        for row in conn.query_all_raw(sql.build()).await.map_err(db_error)? {
+            let contact = self.read_contact(&row)?;
+            contacts.entry(contact.customer_id).or_default().push(contact);
+        }
+        let mut addresses: HashMap<CustomerId, Vec<CustomerAddress>> = HashMap::new();
+        let mut sql = self
+            .codec
+            .sql(&format!("SELECT {ADDRESS_COLUMNS} FROM customer_addresses WHERE customer_id IN "));
+        sql.bind_list(ids).push(" ORDER BY customer_id, position");
+        for row in conn.query_all_raw(sql.build()).await.map_err(db_error)? {
+            let address = self.read_address(&row)?;
+            addresses.entry(address.customer_id).or_default().push(address);
+        }
+        for customer in &mut customers {
+            customer.contacts = contacts.remove(&customer.id).unwrap_or_default();
+            customer.addresses = addresses.remove(&customer.id).unwrap_or_default();
+        }
+        Ok(customers)
+    }
+
+    fn read_customer(&self, row: &QueryResult) -> Result<Customer, RepositoryError> {
+        let k = &self.codec;
+        let text = |col: &str| k.get::<String>(row, col);
+        let opt_text = |col: &str| k.get::<Option<String>>(row, col);
+        let tags = match k.get_json(row, "tags")? {
+            Some(value) => serde_json::from_value::<Vec<String>>(value).map_err(|e| corrupt("tags", e))?,
+            None => Vec::new(),
+        };
+        let custom_fields = match k.get_json(row, "custom_fields")? {
+            Some(serde_json::Value::Object(map)) => Some(map),
+            Some(serde_json::Value::Null) | None => None,
+            Some(_) => return Err(corrupt("custom_fields", "not an object")),
+        };
+        Ok(Customer {
+            id: CustomerId::from(k.get::<Uuid>(row, "id")?),
+            organization_id: OrganizationId::from(k.get::<Uuid>(row, "organization_id")?),
+            workspace_id: WorkspaceId::from(k.get::<Uuid>(row, "workspace_id")?),
+            customer_type: text("type")?.parse().map_err(|e| corrupt("type", e))?,
+            status: text("status")?.parse().map_err(|e| corrupt("status", e))?,
+            name: text("name")?,
+            email: Email::parse(&text("email")?).map_err(|e| corrupt("email", e))?,
+            phone: opt_text("phone")?
+                .map(|v| Phone::parse(&v).map_err(|e| corrupt("phone", e)))
+                .transpose()?,
+            iin: opt_text("iin")?
+                .map(|v| Iin::parse(&v).map_err(|e| corrupt("iin", e)))
+                .transpose()?,
+            bin: opt_text("bin")?
+                .map(|v| Bin::parse(&v).map_err(|e| corrupt("bin", e)))
+                .transpose()?,
+            company_name: opt_text("company_name")?,
+            company_size: opt_text("company_size")?
+                .map(|v| v.parse().map_err(|e| corrupt("company_size", e)))
+                .transpose()?,
+            industry: opt_text("industry")?,
+            credit_limit: k.get_money(row, "credit_limit")?,
+            current_balance: k.get_money(row, "current_balance")?,
+            custom_fields,
+            tags,
+            lead_source: opt_text("lead_source")?,
+            first_purchase_date: k.get_opt_time(row, "first_purchase_date")?,
+            last_purchase_date: k.get_opt_time(row, "last_purchase_date")?,
+            total_purchases: k.get_money(row, "total_purchases")?,
+            purchase_count: i32::try_from(read_int(k, row, "purchase_count")?)
+                .map_err(|e| corrupt("purchase_count", e))?,
+            lifetime_value: k.get_money(row, "lifetime_value")?,
+            rating: customers_domain::Rating::parse(read_int(k, row, "rating")?).map_err(|e| corrupt("rating", e))?,
+            assigned_to: k.get::<Option<Uuid>>(row, "assigned_to")?.map(UserId::from),
+            is_active: k.get::<bool>(row, "is_active")?,
+            contacts: Vec::new(),
+            addresses: Vec::new(),
+            version: read_int(k, row, "version")?,
+            created_at: k.get_time(row, "created_at")?,
+            updated_at: k.get_time(row, "updated_at")?,
+            created_by: k.get::<Option<Uuid>>(row, "created_by")?.map(UserId::from),
+            updated_by: k.get::<Option<Uuid>>(row, "updated_by")?.map(UserId::from),
+        })
+    }
+
+    fn read_contact(&self, row: &QueryResult) -> Result<CustomerContact, RepositoryError> {
+        let k = &self.codec;
+        let opt_text = |col: &str| k.get::<Option<String>>(row, col);
+        Ok(CustomerContact {
+            id: ContactId::from(k.get::<Uuid>(row, "id")?),
+            customer_id: CustomerId::from(k.get::<Uuid>(row, "customer_id")?),
+            first_name: k.get(row, "first_name")?,
+            last_name: k.get(row, "last_name")?,
+            middle_name: opt_text("middle_name")?,
+            position: opt_text("job_title")?,
+            department: opt_text("department")?,
+            email: Email::parse(&k.get::<String>(row, "email")?).map_err(|e| corrupt("email", e))?,
+            phone: Phone::parse(&k.get::<String>(row, "phone")?).map_err(|e| corrupt("phone", e))?,
+            mobile_phone: opt_text("mobile_phone")?
+                .map(|v| Phone::parse(&v).map_err(|e| corrupt("mobile_phone", e)))
+                .transpose()?,
+            is_primary: k.get(row, "is_primary")?,
+            is_decision_maker: k.get(row, "is_decision_maker")?,
+            social_media: k
+                .get_json(row, "social_media")?
+                .filter(|v| !v.is_null())
+                .map(|v| serde_json::from_value(v).map_err(|e| corrupt("social_media", e)))
+                .transpose()?,
+            notes: opt_text("notes")?,
+            created_at: k.get_time(row, "created_at")?,
+            updated_at: k.get_time(row, "updated_at")?,
+        })
+    }
+
+    fn read_address(&self, row: &QueryResult) -> Result<CustomerAddress, RepositoryError> {
+        let k = &self.codec;
+        let opt_text = |col: &str| k.get::<Option<String>>(row, col);
+        Ok(CustomerAddress {
+            id: AddressId::from(k.get::<Uuid>(row, "id")?),
+            customer_id: CustomerId::from(k.get::<Uuid>(row, "customer_id")?),
+            address_type: k.get::<String>(row, "type")?.parse().map_err(|e| corrupt("type", e))?,
+            street: k.get(row, "street")?,
+            building: opt_text("building")?,
+            apartment: opt_text("apartment")?,
+            city: k.get(row, "city")?,
+            region: opt_text("region")?,
+            postal_code: k.get(row, "postal_code")?,
+            country: k.get(row, "country")?,
+            is_primary: k.get(row, "is_primary")?,
+            contact_name: opt_text("contact_name")?,
+            contact_phone: opt_text("contact_phone")?
+                .map(|v| Phone::parse(&v).map_err(|e| corrupt("contact_phone", e)))
+                .transpose()?,
+            delivery_instructions: opt_text("delivery_instructions")?,
+            coordinates: k
+                .get_json(row, "coordinates")?
+                .filter(|v| !v.is_null())
+                .map(|v| serde_json::from_value(v).map_err(|e| corrupt("coordinates", e)))
+                .transpose()?,
+            created_at: k.get_time(row, "created_at")?,
+            updated_at: k.get_time(row, "updated_at")?,
+        })
+    }
+
+    /// Appends the WHERE conditions of a list query (after the scope condition).
+    fn filter_conditions(&self, sql: &mut Sql, query: &CustomerQuery) {
+        let k = &self.codec;
+        let f = &query.filter;
+        if let Some(t) = f.customer_type {
+            sql.push(" AND c.type = ").bind(k.text(t.as_str()));
+        }
+        if let Some(s) = f.status {
+            sql.push(" AND c.status = ").bind(k.text(s.as_str()));
+        }
+        if let Some(term) = &f.search {
+            sql.push(" AND (c.search_text LIKE ")
+                .bind(k.text(format!("%{}%", like_escape(&term.text))))
+                .push(" ESCAPE '\\'");
+            if let Some(digits) = &term.digits {
+                sql.push(" OR c.search_text LIKE ")
+                    .bind(k.text(format!("%{}%", like_escape(digits))))
+                    .push(" ESCAPE '\\'");
+            }
+            sql.push(" OR c.iin = ")
+                .bind(k.text(term.exact.clone()))
+                .push(" OR c.bin = ")
+                .bind(k.text(term.exact.clone()))
+                .push(")");
+        }
+        if let Some(industry) = &f.industry {
+            sql.push(" AND c.industry_key = ").bind(k.text(industry.clone()));
+        }
+        if let Some(city) = &f.city {
+            sql.push(" AND EXISTS (SELECT 1 FROM customer_addresses a WHERE a.customer_id = c.id AND a.city_key = ")
+                .bind(k.text(city.clone()))
+                .push(")");
+        }
+        if let Some(assigned) = f.assigned_to {
+            sql.push(" AND c.assigned_to = ").bind(k.uuid(assigned));
+        }
+        if let Some(active) = f.is_active {
+            sql.push(" AND c.is_active = ").bind(k.bool(active));
+        }
+        if let Some(source) = &f.lead_source {
+            sql.push(" AND c.lead_source_key = ").bind(k.text(source.clone()));
+        }
+        if !f.tags.is_empty() {
+            sql.push(" AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag_key IN ")
+                .bind_list(f.tags.iter().map(|t| k.text(t.clone())))
+                .push(")");
+        }
+        if let Some(min) = f.min_purchases {
+            sql.push(" AND c.total_purchases >= ").bind(k.decimal(min, true));
+        }
+        if let Some(max) = f.max_purchases {
+            sql.push(" AND c.total_purchases <= ").bind(k.decimal(max, false));
+        }
+        if let Some(from) = f.created_from {
+            sql.push(" AND c.created_at >= ").bind(k.time(from));
+        }
+        if let Some(to) = f.created_to {
+            sql.push(" AND c.created_at <= ").bind(k.time(to));
+        }
+    }
+}
+
+fn read_int(codec: &Codec, row: &QueryResult, column: &str) -> Result<i64, RepositoryError> {
+    codec
+        .get::<i64>(row, column)
+        .or_else(|_| codec.get::<i32>(row, column).map(i64::from))
+        .or_else(|_| codec.get::<i16>(row, column).map(i64::from))
+}
+
+/// Classifies a database error: unique violations of the e-mail, IIN and BIN indexes become
+/// [`RepositoryError::Duplicate`]; everything else is unexpected.
+fn db_error(err: DbErr) -> RepositoryError {
+    if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
+        // PostgreSQL names the index (ux_customers_org_email); SQLite names the columns
+        // (customers.organization_id, customers.email).
+        for (field, index, column) in [
+            (UniqueField::Email, "ux_customers_org_email", "customers.email"),
+            (UniqueField::Iin, "ux_customers_org_iin", "customers.iin"),
+            (UniqueField::Bin, "ux_customers_org_bin", "customers.bin"),
+        ] {
+            if message.contains(index) || message.contains(column) {
+                return RepositoryError::Duplicate(field);
+            }
+        }
+    }
+    RepositoryError::Unexpected(err.to_string())
+}
+
+fn order_by(sort_by: SortField, order: SortOrder) -> String {
+    let column = match sort_by {
+        SortField::CreatedAt => "c.created_at",
+        SortField::UpdatedAt => "c.updated_at",
+        SortField::Name => "c.name",
+        SortField::TotalPurchases => "c.total_purchases",
+        SortField::Rating => "c.rating",
+    };
+    let dir = match order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    };
+    format!(" ORDER BY {column} {dir}, c.id {dir}")
+}
+
+#[async_trait]
+impl CustomerRepository for SeaRepository {
+    async fn insert(&self, customer: &Customer) -> Result<(), RepositoryError> {
+        let k = &self.codec;
+        let txn = self.db.begin().await.map_err(db_error)?;
+        let mut columns = vec![
+            ("id", k.uuid(customer.id)),
+            ("organization_id", k.uuid(customer.organization_id)),
+            ("workspace_id", k.uuid(customer.workspace_id)),
+            ("created_at", k.time(customer.created_at)),
+            ("created_by", k.opt_uuid(customer.created_by)),
+        ];
+        columns.extend(self.customer_values(customer));
+        txn.execute_raw(self.insert_sql("customers", columns).build())
+            .await
+            .map_err(db_error)?;
+        self.insert_children(&txn, customer).await?;
+        self.replace_tags(&txn, customer).await?;
+        txn.commit().await.map_err(db_error)
+    }
+
+    async fn get(&self, scope: Scope, id: CustomerId) -> Result<Option<Customer>, RepositoryError> {
+        let mut sql = self.codec.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
+        self.scope_condition(&mut sql, scope);
+        sql.push(" AND c.id = ").bind(self.codec.uuid(id));
+        let rows = self.db.query_all_raw(sql.build()).await.map_err(db_error)?;
+        Ok(self.hydrate(&self.db, rows).await?.into_iter().next())
+    }
+
+    async fn update(
+        &self,
+        customer: &Customer,
+        expected_version: i64,
+        replace_contacts: bool,
+        replace_addresses: bool,
+    ) -> Result<(), RepositoryError> {
+        let k = &self.codec;
+        let txn = self.db.begin().await.map_err(db_error)?;
+        let mut sql = k.sql("UPDATE customers SET ");
+        for (i, (column, value)) in self.customer_values(customer).into_iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push(column).push(" = ").bind(value);
+        }
+        sql.push(" WHERE id = ")
+            .bind(k.uuid(customer.id))
+            .push(" AND organization_id = ")
+            .bind(k.uuid(customer.organization_id))
+            .push(" AND workspace_id = ")
+            .bind(k.uuid(customer.workspace_id))
+            .push(" AND version = ")
+            .bind(k.int(expected_version));
+        let result = txn.execute_raw(sql.build()).await.map_err(db_error)?;
+        if result.rows_affected() == 0 {
+            txn.rollback().await.map_err(db_error)?;
+            return match self.get(customer.scope(), customer.id).await? {
+                Some(_) => Err(RepositoryError::VersionConflict),
+                None => Err(RepositoryError::NotFound),
+            };
+        }
+        let mut tables = Vec::new();
+        if replace_contacts {
+            tables.push("customer_contacts");
+        }
+        if replace_addresses {
+            tables.push("customer_addresses");
+        }
+        self.delete_children(&txn, customer.id, &tables).await?;
+        let mut children = customer.clone();
+        if !replace_contacts {
+            children.contacts.clear();
+        }
+        if !replace_addresses {
+            children.addresses.clear();
+        }
+        self.insert_children(&txn, &children).await?;
+        self.replace_tags(&txn, customer).await?;
+        txn.commit().await.map_err(db_error)
+    }
+
+    async fn delete(&self, scope: Scope, id: CustomerId) -> Result<bool, RepositoryError> {
+        let k = &self.codec;
+        let txn = self.db.begin().await.map_err(db_error)?;
+        let mut sql = k.sql("DELETE FROM customers WHERE organization_id = ");
+        sql.bind(k.uuid(scope.organization_id))
+            .push(" AND workspace_id = ")
+            .bind(k.uuid(scope.workspace_id))
+            .push(" AND id = ")
+            .bind(k.uuid(id));
+        // Children first: SQLite enforces ON DELETE CASCADE only with foreign keys switched on.
+        let mut exists = k.sql("SELECT c.id FROM customers c WHERE ");
+        self.scope_condition(&mut exists, scope);
+        exists.push(" AND c.id = ").bind(k.uuid(id));
+        if txn.query_one_raw(exists.build()).await.map_err(db_error)?.is_none() {
+            txn.rollback().await.map_err(db_error)?;
+            return Ok(false);
+        }
+        self.delete_children(
+            &txn,
+            id,
+            &["customer_contacts", "customer_addresses", "customer_tags", "customer_notes"],
+        )
+        .await?;
+        let deleted = txn.execute_raw(sql.build()).await.map_err(db_error)?.rows_affected() > 0;
+        txn.commit().await.map_err(db_error)?;
+        Ok(deleted)
+    }
+
+    async fn find_by_unique(
+        &self,
+        organization: OrganizationId,
+        field: UniqueField,
+        value: &str,
+    ) -> Result<Option<(Scope, CustomerId)>, RepositoryError> {
+        let k = &self.codec;
+        let column = match field {
+            UniqueField::Email => "email",
+            UniqueField::Iin => "iin",
+            UniqueField::Bin => "bin",
+        };
+        let value = match field {
+            UniqueField::Email => value.trim().to_lowercase(),
+            _ => value.trim().to_owned(),
+        };
+        let mut sql = k.sql(&format!(
+            "SELECT c.id, c.organization_id, c.workspace_id FROM customers c WHERE c.organization_id = "
+        ));
+        sql.bind(k.uuid(organization)).push(&format!(" AND c.{column} = ")).bind(k.text(value));
+        let Some(row) = self.db.query_one_raw(sql.build()).await.map_err(db_error)? else {
+            return Ok(None);
+        };
+        let scope = Scope::new(
+            OrganizationId::from(k.get::<Uuid>(&row, "organization_id")?),
+            WorkspaceId::from(k.get::<Uuid>(&row, "workspace_id")?),
+        );
+        Ok(Some((scope, CustomerId::from(k.get::<Uuid>(&row, "id")?))))
+    }
+
+    async fn ping(&self) -> Result<(), RepositoryError> {
+        self.db.ping().await.map_err(db_error)
+    }
+}
+
+#[async_trait]
+impl CustomerSearch for SeaRepository {
+    async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<Page<Customer>, RepositoryError> {
+        let k = &self.codec;
+        let mut count = k.sql("SELECT COUNT(*) AS total FROM customers c WHERE ");
+        self.scope_condition(&mut count, scope);
+        self.filter_conditions(&mut count, query);
+        let total = match self.db.query_one_raw(count.build()).await.map_err(db_error)? {
+            Some(row) => u64::try_from(read_int(k, &row, "total")?).unwrap_or(0),
+            None => 0,
+        };
+        let mut items = Vec::new();
+        if total > query.offset() {
+            let mut sql = k.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
+            self.scope_condition(&mut sql, scope);
+            self.filter_conditions(&mut sql, query);
+            sql.push(&order_by(query.sort_by, query.sort_order))
+                .push(" LIMIT ")
+                .bind(k.int(query.limit.into()))
+                .push(" OFFSET ")
+                .bind(k.int(i64::try_from(query.offset()).unwrap_or(i64::MAX)));
+            let rows = self.db.query_all_raw(sql.build()).await.map_err(db_error)?;
+            items = self.hydrate(&self.db, rows).await?;
+        }
+        Ok(Page {
+            items,
+            total,
+            page: query.page,
+            limit: query.limit,
+        })
+    }
+}
