@@ -1,1 +1,160 @@
-fn main() {}
+//! `customers`: run the server, apply migrations, print the OpenAPI document, mint tokens.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+use customers_api::app;
+use customers_api::auth::{Claims, JwtKeys, Permission};
+use customers_api::config::Config;
+
+#[derive(Parser)]
+#[command(name = "customers", version, about = "Customers (CRM) service of the ERP")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Mint an access token for the given secret and claims.
+    Token {
+        /// HS256 secret.
+        #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+        secret: String,
+        /// Organization id.
+        #[arg(long)]
+        org: Uuid,
+        /// Workspace id (repeat for several).
+        #[arg(long = "workspace", required = true)]
+        workspaces: Vec<Uuid>,
+        /// User id (random when absent).
+        #[arg(long)]
+        sub: Option<Uuid>,
+        /// Permission (repeat; all customers:* permissions when absent).
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 24)]
+        ttl_hours: i64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Migrate => migrate().await,
+        Command::Openapi => app::openapi_spec().await.map(|spec| print!("{spec}")).map_err(|e| e.to_string()),
+        Command::Token {
+            secret,
+            org,
+            workspaces,
+            sub,
+            permissions,
+            ttl_hours,
+        } => {
+            let permissions = if permissions.is_empty() {
+                Permission::ALL.iter().map(|p| p.as_str().to_owned()).collect()
+            } else {
+                permissions
+            };
+            mint(secret.as_bytes(), sub.unwrap_or_else(Uuid::now_v7), org, workspaces, permissions, ttl_hours)
+                .map(|token| println!("{token}"))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("customers: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn mint(
+    secret: &[u8],
+    sub: Uuid,
+    org: Uuid,
+    workspaces: Vec<Uuid>,
+    permissions: Vec<String>,
+    ttl_hours: i64,
+) -> Result<String, String> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = Claims {
+        sub,
+        org,
+        workspaces,
+        permissions,
+        exp: now + ttl_hours * 3600,
+        iat: Some(now),
+    };
+    JwtKeys::new(secret).mint(&claims).map_err(|e| format!("cannot sign the token: {e}"))
+}
+
+fn init_tracing(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn open_database(config: &Config) -> Result<customers_infra::DatabaseConnection, String> {
+    customers_infra::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))
+}
+
+async fn migrate() -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    init_tracing(&config.log_level);
+    let db = open_database(&config).await?;
+    customers_infra::migrate(&db).await.map_err(|e| format!("migration failed: {e}"))?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn serve() -> Result<(), String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    init_tracing(&config.log_level);
+    let db = open_database(&config).await?;
+    if config.auto_migrate {
+        customers_infra::migrate(&db).await.map_err(|e| format!("migration failed: {e}"))?;
+    }
+    let keys = match &config.jwt_secret {
+        Some(secret) => JwtKeys::new(secret.expose().as_bytes()),
+        None => {
+            let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+            let (org, workspace) = (Uuid::now_v7(), Uuid::now_v7());
+            let all = Permission::ALL.iter().map(|p| p.as_str().to_owned()).collect();
+            let token = mint(secret.as_bytes(), Uuid::now_v7(), org, vec![workspace], all, 24)?;
+            eprintln!(
+                "\nJWT_SECRET is not set: a random secret was made for this run.\n\
+                 Organization {org}, workspace {workspace}; a token with every permission (24 h):\n\n\
+                 export TOKEN={token}\n\
+                 curl -H \"Authorization: Bearer $TOKEN\" http://{addr}/api/v1/workspaces/{workspace}/customers\n\n\
+                 API docs: http://{addr}/docs\n",
+                addr = config.listen_addr
+            );
+            JwtKeys::new(secret.as_bytes())
+        }
+    };
+    let service = Arc::new(app::service(db));
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let (addr, task) = app::serve(config.listen_addr, service, Arc::new(keys), shutdown)
+        .await
+        .map_err(|e| format!("cannot listen on LISTEN_ADDR={}: {e}", config.listen_addr))?;
+    tracing::info!(%addr, "listening");
+    task.await
+        .map_err(|e| format!("server task failed: {e}"))?
+        .map_err(|e| format!("server failed: {e}"))
+}

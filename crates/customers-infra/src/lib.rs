@@ -11,8 +11,11 @@ pub mod db;
 pub mod events;
 pub mod repository;
 pub mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use cache::InMemoryCache;
 pub use db::{connect, migrate};
+pub use sea_orm::{DatabaseConnection, DbErr};
 pub use events::RecordingPublisher;
 pub use repository::SeaRepository;

@@ -1,0 +1,92 @@
+//! The composition root: adapters wired into the domain service, behind the HTTP routes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::middleware::Tracing;
+use poem::{Endpoint, EndpointExt, Route, Server};
+use poem_openapi::OpenApiService;
+use customers_infra::{DatabaseConnection, DbErr};
+
+use customers_domain::CustomerService;
+use customers_domain::ports::SystemClock;
+use customers_infra::{InMemoryCache, RecordingPublisher, SeaRepository};
+
+use crate::auth::JwtKeys;
+use crate::problem::render_error;
+use crate::routes::customers::CustomersApi;
+use crate::routes::health::HealthApi;
+
+/// The customer service as wired in this server.
+pub type Service = CustomerService<SeaRepository, SeaRepository, InMemoryCache, RecordingPublisher, SystemClock>;
+
+/// Wires the adapters on an open, migrated database.
+pub fn service(db: DatabaseConnection) -> Service {
+    let repository = SeaRepository::new(db);
+    CustomerService::new(
+        repository.clone(),
+        repository,
+        InMemoryCache::default(),
+        RecordingPublisher::default(),
+        SystemClock,
+    )
+}
+
+fn openapi(service: Arc<Service>) -> OpenApiService<(CustomersApi, HealthApi), ()> {
+    OpenApiService::new(
+        (CustomersApi::new(service.clone()), HealthApi::new(service)),
+        "Customers API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Customer management (CRM) core of the ERP: B2B and B2C customers with contacts and \
+         addresses, Kazakhstan IIN/BIN validation. Errors are RFC 9457 problem details \
+         (application/problem+json).",
+    )
+}
+
+/// The whole HTTP application: API, `/docs`, `/openapi.json`, probes.
+pub fn app(service: Arc<Service>, keys: Arc<JwtKeys>) -> impl Endpoint {
+    let api = openapi(service);
+    let docs = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    Route::new()
+        .nest("/", api)
+        .nest("/docs", docs)
+        .at("/openapi.json", spec)
+        .data(keys)
+        .with(Tracing)
+        .catch_all_error(render_error)
+}
+
+/// The OpenAPI document the code describes (what `openapi/customers.json` must hold).
+pub async fn openapi_spec() -> Result<String, DbErr> {
+    // The document does not depend on data; an empty in-memory database satisfies the types.
+    let db = customers_infra::connect("sqlite::memory:").await?;
+    let spec = openapi(Arc::new(service(db))).spec();
+    Ok(format!("{spec}\n"))
+}
+
+/// Binds `addr` (port 0 picks a free one) and serves until `shutdown` resolves. Returns the
+/// bound address and the server task.
+pub async fn serve(
+    addr: SocketAddr,
+    service: Arc<Service>,
+    keys: Arc<JwtKeys>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let acceptor = TcpListener::bind(addr).into_acceptor().await?;
+    let local = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .unwrap_or(addr);
+    let endpoint = app(service, keys);
+    let task = tokio::spawn(async move {
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(endpoint, shutdown, Some(std::time::Duration::from_secs(10)))
+            .await
+    });
+    Ok((local, task))
+}

@@ -1,0 +1,312 @@
+//! `/api/v1/workspaces/{workspaceId}/customers`: the spec's customer CRUD.
+
+use std::sync::Arc;
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use rust_decimal::Decimal;
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime, Time};
+use uuid::Uuid;
+
+use customers_domain::commands::{CustomerChangesDraft, CustomerDraft};
+use customers_domain::query::{CustomerFilter, CustomerQuery, SearchTerm};
+use customers_domain::{CustomerId, UserId, ValidationErrors};
+
+use crate::app::Service;
+use crate::auth::{BearerAuth, Permission};
+use crate::dto::{
+    CreateCustomerRequest, CustomerPage, CustomerResponse, CustomerStatus, CustomerType, SortBy, SortOrder,
+    UpdateCustomerRequest,
+};
+use crate::json::JsonBody;
+use crate::problem::ErrorResponse;
+use crate::routes::ApiTags;
+
+/// The customer operations.
+pub struct CustomersApi {
+    service: Arc<Service>,
+}
+
+impl CustomersApi {
+    /// Operations backed by `service`.
+    pub fn new(service: Arc<Service>) -> Self {
+        Self { service }
+    }
+}
+
+#[derive(ApiResponse)]
+enum ListResponse {
+    /// One page of customers.
+    #[oai(status = 200)]
+    Ok(Json<CustomerPage>),
+}
+
+#[derive(ApiResponse)]
+enum CustomerResponseBody {
+    /// The customer.
+    #[oai(status = 200)]
+    Ok(Json<CustomerResponse>),
+}
+
+#[derive(ApiResponse)]
+enum CreatedResponse {
+    /// The created customer.
+    #[oai(status = 201)]
+    Created(
+        Json<CustomerResponse>,
+        /// URL of the new customer.
+        #[oai(header = "Location")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum DeletedResponse {
+    /// Deleted, with its contacts, addresses and notes.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+type Result<T> = std::result::Result<T, ErrorResponse>;
+
+#[OpenApi(tag = "ApiTags::Customers")]
+impl CustomersApi {
+    /// List customers
+    ///
+    /// Filters combine with AND. `search` matches substrings of name, company name and e-mail
+    /// (case-insensitive, Cyrillic included), the digits of the phone, and IIN/BIN exactly.
+    /// `tags` matches customers having any of the tags (`tags=a&tags=b` or `tags=a,b`). `city`
+    /// matches any of the customer's addresses. Ties in the order are broken by id.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/api/v1/workspaces/:workspaceId/customers", method = "get", operation_id = "listCustomers")]
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        /// Workspace.
+        #[oai(name = "workspaceId")]
+        workspace_id: Path<Uuid>,
+        /// Customer type.
+        #[oai(name = "type")]
+        customer_type: Query<Option<CustomerType>>,
+        /// Status.
+        status: Query<Option<CustomerStatus>>,
+        /// Free-text search.
+        #[oai(validator(max_length = 200))]
+        search: Query<Option<String>>,
+        /// Industry (case-insensitive).
+        industry: Query<Option<String>>,
+        /// City of any address (case-insensitive).
+        city: Query<Option<String>>,
+        /// Responsible manager.
+        #[oai(name = "assignedTo")]
+        assigned_to: Query<Option<Uuid>>,
+        /// Active flag.
+        #[oai(name = "isActive")]
+        is_active: Query<Option<bool>>,
+        /// Lead source (case-insensitive).
+        #[oai(name = "leadSource")]
+        lead_source: Query<Option<String>>,
+        /// Any of these tags.
+        tags: Query<Vec<String>>,
+        /// Total purchases at least.
+        #[oai(name = "minPurchases")]
+        min_purchases: Query<Option<Decimal>>,
+        /// Total purchases at most.
+        #[oai(name = "maxPurchases")]
+        max_purchases: Query<Option<Decimal>>,
+        /// Created at or after (RFC 3339 date-time, or a date meaning its start, UTC).
+        #[oai(name = "createdFrom")]
+        created_from: Query<Option<String>>,
+        /// Created at or before (RFC 3339 date-time, or a date meaning its end, UTC).
+        #[oai(name = "createdTo")]
+        created_to: Query<Option<String>>,
+        /// Sort key (default createdAt).
+        #[oai(name = "sortBy")]
+        sort_by: Query<Option<SortBy>>,
+        /// Sort direction (default DESC).
+        #[oai(name = "sortOrder")]
+        sort_order: Query<Option<SortOrder>>,
+        /// Page, from 1.
+        #[oai(validator(minimum(value = "1")))]
+        page: Query<Option<i64>>,
+        /// Page size, 1..100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<i64>>,
+    ) -> Result<ListResponse> {
+        let scope = auth.0.authorize(workspace_id.0, Permission::View)?;
+        let mut errors = ValidationErrors::new();
+        let created_from = parse_bound(&mut errors, "createdFrom", created_from.0.as_deref(), false);
+        let created_to = parse_bound(&mut errors, "createdTo", created_to.0.as_deref(), true);
+        let filter = CustomerFilter {
+            customer_type: customer_type.0.map(Into::into),
+            status: status.0.map(Into::into),
+            search: search.0.as_deref().and_then(SearchTerm::parse),
+            industry: industry.0,
+            city: city.0,
+            assigned_to: assigned_to.0.map(UserId::from),
+            is_active: is_active.0,
+            lead_source: lead_source.0,
+            tags: tags.0,
+            min_purchases: min_purchases.0,
+            max_purchases: max_purchases.0,
+            created_from,
+            created_to,
+        };
+        let query = CustomerQuery::new(
+            filter,
+            sort_by.0.map(Into::into),
+            sort_order.0.map(Into::into),
+            page.0,
+            limit.0,
+        );
+        let query = match (query, errors.is_empty()) {
+            (Ok(query), true) => query,
+            (Ok(_), false) => return Err(crate::problem::ApiError::Validation(errors).into()),
+            (Err(more), _) => {
+                for e in more.errors() {
+                    errors.push(e.field.clone(), e.message.clone());
+                }
+                return Err(crate::problem::ApiError::Validation(errors).into());
+            }
+        };
+        let page = self.service.list(scope, &query).await?;
+        let pages = page.pages();
+        Ok(ListResponse::Ok(Json(CustomerPage {
+            items: page.items.into_iter().map(Into::into).collect(),
+            total: page.total,
+            page: page.page,
+            limit: page.limit,
+            pages,
+        })))
+    }
+
+    /// Get a customer
+    ///
+    /// A customer of another workspace or organization is reported as not found.
+    #[oai(path = "/api/v1/workspaces/:workspaceId/customers/:id", method = "get", operation_id = "getCustomer")]
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        /// Workspace.
+        #[oai(name = "workspaceId")]
+        workspace_id: Path<Uuid>,
+        /// Customer.
+        id: Path<Uuid>,
+    ) -> Result<CustomerResponseBody> {
+        let scope = auth.0.authorize(workspace_id.0, Permission::View)?;
+        let customer = self.service.get(scope, CustomerId::from(id.0)).await?;
+        Ok(CustomerResponseBody::Ok(Json(customer.into())))
+    }
+
+    /// Create a customer
+    ///
+    /// Creates the customer with its contacts and addresses in one transaction. E-mail, IIN
+    /// and BIN are unique in the organization: a taken one is a 409 naming the field.
+    #[oai(path = "/api/v1/workspaces/:workspaceId/customers", method = "post", operation_id = "createCustomer")]
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        /// Workspace.
+        #[oai(name = "workspaceId")]
+        workspace_id: Path<Uuid>,
+        body: JsonBody<CreateCustomerRequest>,
+    ) -> Result<CreatedResponse> {
+        let scope = auth.0.authorize(workspace_id.0, Permission::Create)?;
+        let command = CustomerDraft::from(body.0).parse().map_err(crate::problem::ApiError::from)?;
+        let customer = self.service.create(scope, auth.0.user(), command).await?;
+        let location = format!("/api/v1/workspaces/{}/customers/{}", workspace_id.0, customer.id);
+        Ok(CreatedResponse::Created(Json(customer.into()), location))
+    }
+
+    /// Update a customer
+    ///
+    /// Absent fields stay unchanged; `null` clears an optional field. `contacts` and
+    /// `addresses`, when present, replace the whole sets in the same transaction.
+    #[oai(path = "/api/v1/workspaces/:workspaceId/customers/:id", method = "put", operation_id = "updateCustomer")]
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        /// Workspace.
+        #[oai(name = "workspaceId")]
+        workspace_id: Path<Uuid>,
+        /// Customer.
+        id: Path<Uuid>,
+        body: JsonBody<UpdateCustomerRequest>,
+    ) -> Result<CustomerResponseBody> {
+        let scope = auth.0.authorize(workspace_id.0, Permission::Update)?;
+        let changes = CustomerChangesDraft::from(body.0)
+            .parse()
+            .map_err(crate::problem::ApiError::from)?;
+        let customer = self
+            .service
+            .update(scope, auth.0.user(), CustomerId::from(id.0), changes)
+            .await?;
+        Ok(CustomerResponseBody::Ok(Json(customer.into())))
+    }
+
+    /// Delete a customer
+    ///
+    /// Deletes the customer with its contacts, addresses and notes.
+    #[oai(path = "/api/v1/workspaces/:workspaceId/customers/:id", method = "delete", operation_id = "deleteCustomer")]
+    async fn delete(
+        &self,
+        auth: BearerAuth,
+        /// Workspace.
+        #[oai(name = "workspaceId")]
+        workspace_id: Path<Uuid>,
+        /// Customer.
+        id: Path<Uuid>,
+    ) -> Result<DeletedResponse> {
+        let scope = auth.0.authorize(workspace_id.0, Permission::Delete)?;
+        self.service.delete(scope, auth.0.user(), CustomerId::from(id.0)).await?;
+        Ok(DeletedResponse::NoContent)
+    }
+}
+
+/// Parses a date-time bound: RFC 3339, or a plain date (its first or, for an upper bound,
+/// its last microsecond in UTC).
+fn parse_bound(errors: &mut ValidationErrors, field: &str, raw: Option<&str>, upper: bool) -> Option<OffsetDateTime> {
+    let raw = raw?.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    if let Ok(at) = OffsetDateTime::parse(raw, &Rfc3339) {
+        return Some(at.to_offset(time::UtcOffset::UTC));
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    match Date::parse(raw, &format) {
+        Ok(date) => {
+            let time = if upper {
+                Time::from_hms_micro(23, 59, 59, 999_999).unwrap_or(Time::MIDNIGHT)
+            } else {
+                Time::MIDNIGHT
+            };
+            Some(date.with_time(time).assume_utc())
+        }
+        Err(_) => {
+            errors.push(field, "must be an RFC 3339 date-time (2026-01-31T12:00:00Z) or a date (2026-01-31)");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_accept_dates_and_date_times() {
+        let mut errors = ValidationErrors::new();
+        let from = parse_bound(&mut errors, "createdFrom", Some("2026-01-31"), false).unwrap();
+        assert_eq!(from.to_string(), "2026-01-31 0:00:00.0 +00:00:00");
+        let to = parse_bound(&mut errors, "createdTo", Some("2026-01-31"), true).unwrap();
+        assert_eq!(to.microsecond(), 999_999);
+        let at = parse_bound(&mut errors, "createdFrom", Some("2026-01-31T12:00:00+05:00"), false).unwrap();
+        assert_eq!(at.hour(), 7);
+        assert!(errors.is_empty());
+        assert!(parse_bound(&mut errors, "createdTo", Some("yesterday"), true).is_none());
+        assert_eq!(errors.errors()[0].field, "createdTo");
+    }
+}
