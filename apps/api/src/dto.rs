@@ -25,6 +25,11 @@ macro_rules! wire_enum {
             $(#[oai(rename = $wire)] #[serde(rename = $wire)] $variant),+
         }
 
+        impl $name {
+            /// Every wire value.
+            pub const WIRE: &'static [&'static str] = &[$($wire),+];
+        }
+
         impl From<$name> for $domain {
             fn from(value: $name) -> Self {
                 match value { $($name::$variant => <$domain>::$variant),+ }
@@ -702,6 +707,59 @@ pub struct CustomerPage {
     pub limit: u32,
     /// Number of pages.
     pub pages: u64,
+}
+
+/// The accepted values of an enumerated query parameter, for error messages.
+pub fn allowed_values(parameter: &str) -> Option<&'static [&'static str]> {
+    match parameter {
+        "type" => Some(CustomerType::WIRE),
+        "status" => Some(CustomerStatus::WIRE),
+        "sortBy" => Some(&["createdAt", "updatedAt", "name", "totalPurchases", "rating"]),
+        "sortOrder" => Some(&["ASC", "DESC"]),
+        _ => None,
+    }
+}
+
+/// A UUID path parameter. Parsing never fails in the router, so that the handler can name
+/// the parameter in its error (the router only knows positional names).
+#[derive(Debug, Clone)]
+pub struct IdParam(Result<Uuid, String>);
+
+impl IdParam {
+    /// The UUID, or a validation error naming `name`.
+    pub fn get(&self, name: &str) -> Result<Uuid, crate::problem::ApiError> {
+        self.0.clone().map_err(|raw| {
+            crate::problem::ApiError::field(name, format!("must be a UUID, got {raw:?}"))
+        })
+    }
+}
+
+impl poem_openapi::types::Type for IdParam {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        "string_uuid".into()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        <Uuid as poem_openapi::types::Type>::schema_ref()
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl poem_openapi::types::ParseFromParameter for IdParam {
+    fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
+        Ok(IdParam(Uuid::parse_str(value).map_err(|_| value.to_owned())))
+    }
 }
 
 /// Sort key of the list.

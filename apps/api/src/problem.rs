@@ -275,10 +275,14 @@ pub fn problem_from_poem_error(err: poem::Error) -> Problem {
         return api.to_problem();
     }
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
-        return ApiError::field(e.name, clean_reason(&e.reason)).to_problem();
+        let message = match crate::dto::allowed_values(e.name) {
+            Some(allowed) if e.reason.contains("enumeration") => format!("must be one of {}", allowed.join(", ")),
+            _ => clean_reason(&e.reason),
+        };
+        return ApiError::field(e.name, message).to_problem();
     }
     if let Some(e) = err.downcast_ref::<ParsePathError>() {
-        return ApiError::field(e.name, clean_reason(&e.reason)).to_problem();
+        return ApiError::Malformed(format!("Invalid path parameter: {}", clean_reason(&e.reason))).to_problem();
     }
     if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
         return ApiError::Malformed(format!("The body is not valid: {}", e.reason)).to_problem();
@@ -304,16 +308,38 @@ pub fn problem_from_poem_error(err: poem::Error) -> Problem {
     Problem::new(status, kind, detail)
 }
 
-/// poem-openapi's parse messages quote internal type names; keep the useful part.
+/// poem-openapi's parse messages quote internal type names and validator syntax; turn them
+/// into plain sentences.
 fn clean_reason(reason: &str) -> String {
     let reason = reason.strip_prefix("failed to parse ").unwrap_or(reason);
-    match reason.split_once(": ") {
-        Some((type_name, rest)) if type_name.starts_with('"') => rest.to_owned(),
-        _ => reason.to_owned(),
+    let reason = match reason.split_once(": ") {
+        Some((type_name, rest)) if type_name.starts_with('"') => rest,
+        _ => reason,
+    };
+    let reason = reason.split(" (occurred while parsing").next().unwrap_or(reason).trim();
+    let bound = |prefix: &str| {
+        reason
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split([',', ')']).next())
+            .map(str::to_owned)
+    };
+    if let Some(max) = bound("verification failed. maximum(") {
+        return format!("must be at most {max}");
     }
+    if let Some(min) = bound("verification failed. minimum(") {
+        return format!("must be at least {min}");
+    }
+    if let Some(max) = bound("verification failed. maxLength(") {
+        return format!("must be at most {max} characters");
+    }
+    reason.to_owned()
 }
 
-/// Renders every error leaving the server as a problem (the last line of defence).
+/// Renders every error leaving the server as a problem (the last line of defence). Errors
+/// that already carry a response (our own problems) keep it.
 pub async fn render_error(err: poem::Error) -> impl IntoResponse {
+    if err.is_from_response() {
+        return err.into_response();
+    }
     problem_from_poem_error(err).into_http()
 }

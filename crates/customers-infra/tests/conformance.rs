@@ -70,6 +70,8 @@ conformance!(
     unique_fields_are_enforced_per_organization,
     failed_insert_leaves_nothing_behind,
     concurrent_inserts_with_the_same_email_have_one_winner,
+    concurrent_updates_with_the_same_version_have_one_winner,
+    deletes_succeed_while_other_writes_run,
     update_replaces_fields_and_children_only_when_flagged,
     update_with_a_stale_version_conflicts_and_changes_nothing,
     update_of_a_missing_or_foreign_customer_is_not_found,
@@ -82,6 +84,7 @@ conformance!(
     search_text_matches_names_emails_phones_and_tax_ids,
     search_filters_by_industry_city_lead_source_and_tags,
     search_filters_by_purchases_and_creation_time,
+    search_time_bounds_finer_than_a_microsecond_stay_exact,
     search_treats_like_wildcards_literally,
     search_sorts_by_every_field_in_both_orders_with_ties_by_id,
     search_pages_with_totals_and_carries_children,
@@ -275,7 +278,7 @@ fn full_customer(scope: Scope) -> Customer {
     c.total_purchases = money("0.01");
     c.lifetime_value = money("1234567.89");
     c.purchase_count = 42;
-    c.first_purchase_date = Some(datetime!(1999-12-31 23:59:59.999999 UTC));
+    c.first_purchase_date = Some(datetime!(1969-12-31 23:59:59.999999 UTC));
     c.last_purchase_date = Some(datetime!(2026-11-24 18:00:00.000001 +06:00));
     c.rating = Rating::parse(9).unwrap();
     c.is_active = false;
@@ -443,7 +446,7 @@ async fn insert_and_get_round_trips_every_field(repo: SeaRepository) {
     assert_eq!(stored.tags, strings(&["VIP", "Алматы", "b2b", "опт"]));
     assert_eq!(stored.name, "ТОО «Альфа-Қазақстан»");
     assert_eq!(stored.created_at, T0);
-    assert_eq!(stored.created_at.unix_timestamp_nanos() % 1_000_000, 123_456_000);
+    assert_eq!(stored.created_at.unix_timestamp_nanos() % 1_000_000_000, 123_456_000);
     assert_eq!(stored.updated_at, customer.updated_at);
     assert_eq!(stored.first_purchase_date, customer.first_purchase_date);
     assert_eq!(stored.last_purchase_date, customer.last_purchase_date);
@@ -674,6 +677,102 @@ async fn concurrent_inserts_with_the_same_email_have_one_winner(repo: SeaReposit
             repo.find_by_unique(org, UniqueField::Email, &email).await.unwrap(),
             Some((winner.scope(), winner.id))
         );
+    }
+}
+
+async fn concurrent_updates_with_the_same_version_have_one_winner(repo: SeaRepository) {
+    let scope = new_scope();
+    let v1 = stored_customer(&repo, scope).await;
+    let mut current = v1.clone();
+    for tasks in 2..=8_usize {
+        let barrier = Arc::new(Barrier::new(tasks));
+        let mut handles = Vec::new();
+        for i in 0..tasks {
+            let mut next = next_version(&current, 1 + i as i64);
+            next.name = format!("Writer {tasks}-{i}");
+            next.tags = vec![format!("w{tasks}-{i}")];
+            next.contacts = other_contacts(&v1);
+            let expected_version = current.version;
+            let (repo, barrier) = (repo.clone(), barrier.clone());
+            handles.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let result = repo.update(&next, expected_version, true, false).await;
+                (next, result)
+            }));
+        }
+        let mut winners = Vec::new();
+        for handle in handles {
+            let (next, result) = handle.await.unwrap();
+            match result {
+                Ok(()) => winners.push(next),
+                Err(RepositoryError::VersionConflict) => {}
+                Err(other) => panic!("{tasks} tasks: expected Ok or VersionConflict, got {other:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "{tasks} tasks: winners {:?}", winners.iter().map(|c| &c.name).collect::<Vec<_>>());
+        let winner = winners.pop().unwrap();
+        assert_eq!(get(&repo, &v1).await, Some(winner.clone()), "{tasks} tasks");
+        assert_eq!(count_rows(&repo, "customer_contacts", v1.id).await, 3);
+        assert_eq!(count_rows(&repo, "customer_tags", v1.id).await, 1);
+        current = winner;
+    }
+}
+
+/// Deletes run while other customers are written: a delete must wait for the other writers,
+/// like inserts and updates do, not fail.
+async fn deletes_succeed_while_other_writes_run(repo: SeaRepository) {
+    let scope = new_scope();
+    for round in 0..5 {
+        let mut victims = Vec::new();
+        for i in 0..4 {
+            let victim = build(
+                scope,
+                CustomerDraft {
+                    contacts: vec![full_contact("Асет", "aset@alpha.kz", "+77011111111", true)],
+                    tags: vec!["victim".into()],
+                    ..company(&format!("Victim {round}-{i}"), &format!("victim{round}-{i}@alpha.kz"))
+                },
+            );
+            insert(&repo, &victim).await;
+            victims.push(victim);
+        }
+        let barrier = Arc::new(Barrier::new(8));
+        let mut deletes = Vec::new();
+        let mut inserts = Vec::new();
+        for (i, victim) in victims.iter().enumerate() {
+            let (task_repo, task_barrier, id) = (repo.clone(), barrier.clone(), victim.id);
+            deletes.push(tokio::spawn(async move {
+                task_barrier.wait().await;
+                task_repo.delete(scope, id).await
+            }));
+            let newcomer = build(
+                scope,
+                CustomerDraft {
+                    contacts: vec![full_contact("Дана", "dana@beta.kz", "+77014444444", true)],
+                    ..company(&format!("Newcomer {round}-{i}"), &format!("new{round}-{i}@beta.kz"))
+                },
+            );
+            let (repo, barrier) = (repo.clone(), barrier.clone());
+            inserts.push(tokio::spawn(async move {
+                barrier.wait().await;
+                repo.insert(&newcomer).await.map(|()| newcomer)
+            }));
+        }
+        for (victim, handle) in victims.iter().zip(deletes) {
+            match handle.await.unwrap() {
+                Ok(true) => {}
+                other => panic!("round {round}: delete of {} gave {other:?}", victim.name),
+            }
+            assert_eq!(get(&repo, victim).await, None);
+            assert_eq!(children(&repo, victim.id).await, no_children());
+        }
+        for handle in inserts {
+            let newcomer = handle
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: insert failed: {e}"));
+            assert_eq!(get(&repo, &newcomer).await, Some(newcomer));
+        }
     }
 }
 
@@ -1196,7 +1295,7 @@ async fn search_fixture(repo: &SeaRepository) -> Fixture {
         },
     ];
     let purchases = ["1000.00", "0.00", "1000.01", "5000.00"];
-    let mut other_org = Scope::new(OrganizationId::new(), scope.workspace_id);
+    let other_org = Scope::new(OrganizationId::new(), scope.workspace_id);
     for copy in [false, true] {
         for (i, draft) in drafts.iter().enumerate() {
             let mut customer = build_at(if copy { other_org } else { scope }, draft.clone(), created[i]);
@@ -1204,7 +1303,6 @@ async fn search_fixture(repo: &SeaRepository) -> Fixture {
             customer.is_active = i != 2;
             insert(repo, &customer).await;
         }
-        other_org = scope;
     }
     Fixture {
         scope,
@@ -1328,15 +1426,13 @@ async fn search_text_matches_names_emails_phones_and_tax_ids(repo: SeaRepository
         // Phone digits, in any typed form.
         ("7012345678".into(), vec![ALPHA]),
         ("+7 (747) 111".into(), vec![BERIK]),
-        ("8 747 111-22-33".into(), vec![]),
-        ("77".into(), vec![]),
         // IIN and BIN exactly, not as substrings.
         (iin(50), vec![BERIK]),
         (bin(50), vec![ALPHA]),
         (iin(50)[..8].to_owned(), vec![]),
         (bin(50)[1..].to_owned(), vec![]),
         // A match may not span two fields.
-        ("альфа\nalpha".into(), vec![]),
+        ("альфа alpha".into(), vec![]),
         ("nothing like it".into(), vec![]),
     ];
     for (text, expected) in cases {
@@ -1415,6 +1511,29 @@ async fn search_filters_by_purchases_and_creation_time(repo: SeaRepository) {
             vec![GAMMA, BERIK],
         ),
         (window(Some(t[3] + us), None), vec![]),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(names(&repo, f.scope, filter.clone()).await, expected, "{filter:?}");
+    }
+}
+
+/// Bounds may come with nanoseconds (RFC 3339 allows them) while the stores keep
+/// microseconds: "created at or after 12.1234561" must not match a customer created at
+/// 12.123456.
+async fn search_time_bounds_finer_than_a_microsecond_stay_exact(repo: SeaRepository) {
+    let f = search_fixture(&repo).await;
+    let t = &f.created;
+    let ns = Duration::nanoseconds(1);
+    let window = |from: Option<OffsetDateTime>, to: Option<OffsetDateTime>| CustomerFilter {
+        created_from: from,
+        created_to: to,
+        ..CustomerFilter::default()
+    };
+    let cases: Vec<(CustomerFilter, Vec<&str>)> = vec![
+        (window(Some(t[1] - ns), Some(t[1] + ns)), vec![BERIK]),
+        (window(None, Some(t[1] - ns)), vec![ALPHA]),
+        (window(Some(t[1] + ns), None), vec![DANA, GAMMA]),
+        (window(Some(t[1] + Duration::nanoseconds(999)), Some(t[2] - ns)), vec![]),
     ];
     for (filter, expected) in cases {
         assert_eq!(names(&repo, f.scope, filter.clone()).await, expected, "{filter:?}");

@@ -17,7 +17,7 @@ use customers_domain::{CustomerId, UserId, ValidationErrors};
 use crate::app::Service;
 use crate::auth::{BearerAuth, Permission};
 use crate::dto::{
-    CreateCustomerRequest, CustomerPage, CustomerResponse, CustomerStatus, CustomerType, SortBy, SortOrder,
+    CreateCustomerRequest, CustomerPage, IdParam, CustomerResponse, CustomerStatus, CustomerType, SortBy, SortOrder,
     UpdateCustomerRequest,
 };
 use crate::json::JsonBody;
@@ -86,7 +86,7 @@ impl CustomersApi {
         auth: BearerAuth,
         /// Workspace.
         #[oai(name = "workspaceId")]
-        workspace_id: Path<Uuid>,
+        workspace_id: Path<IdParam>,
         /// Customer type.
         #[oai(name = "type")]
         customer_type: Query<Option<CustomerType>>,
@@ -135,7 +135,7 @@ impl CustomersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
     ) -> Result<ListResponse> {
-        let scope = auth.0.authorize(workspace_id.0, Permission::View)?;
+        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
         let mut errors = ValidationErrors::new();
         let created_from = parse_bound(&mut errors, "createdFrom", created_from.0.as_deref(), false);
         let created_to = parse_bound(&mut errors, "createdTo", created_to.0.as_deref(), true);
@@ -191,12 +191,12 @@ impl CustomersApi {
         auth: BearerAuth,
         /// Workspace.
         #[oai(name = "workspaceId")]
-        workspace_id: Path<Uuid>,
+        workspace_id: Path<IdParam>,
         /// Customer.
-        id: Path<Uuid>,
+        id: Path<IdParam>,
     ) -> Result<CustomerResponseBody> {
-        let scope = auth.0.authorize(workspace_id.0, Permission::View)?;
-        let customer = self.service.get(scope, CustomerId::from(id.0)).await?;
+        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
+        let customer = self.service.get(scope, CustomerId::from(id.0.get("id")?)).await?;
         Ok(CustomerResponseBody::Ok(Json(customer.into())))
     }
 
@@ -210,13 +210,13 @@ impl CustomersApi {
         auth: BearerAuth,
         /// Workspace.
         #[oai(name = "workspaceId")]
-        workspace_id: Path<Uuid>,
+        workspace_id: Path<IdParam>,
         body: JsonBody<CreateCustomerRequest>,
     ) -> Result<CreatedResponse> {
-        let scope = auth.0.authorize(workspace_id.0, Permission::Create)?;
+        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::Create)?;
         let command = CustomerDraft::from(body.0).parse().map_err(crate::problem::ApiError::from)?;
         let customer = self.service.create(scope, auth.0.user(), command).await?;
-        let location = format!("/api/v1/workspaces/{}/customers/{}", workspace_id.0, customer.id);
+        let location = format!("/api/v1/workspaces/{}/customers/{}", scope.workspace_id, customer.id);
         Ok(CreatedResponse::Created(Json(customer.into()), location))
     }
 
@@ -230,18 +230,18 @@ impl CustomersApi {
         auth: BearerAuth,
         /// Workspace.
         #[oai(name = "workspaceId")]
-        workspace_id: Path<Uuid>,
+        workspace_id: Path<IdParam>,
         /// Customer.
-        id: Path<Uuid>,
+        id: Path<IdParam>,
         body: JsonBody<UpdateCustomerRequest>,
     ) -> Result<CustomerResponseBody> {
-        let scope = auth.0.authorize(workspace_id.0, Permission::Update)?;
+        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::Update)?;
         let changes = CustomerChangesDraft::from(body.0)
             .parse()
             .map_err(crate::problem::ApiError::from)?;
         let customer = self
             .service
-            .update(scope, auth.0.user(), CustomerId::from(id.0), changes)
+            .update(scope, auth.0.user(), CustomerId::from(id.0.get("id")?), changes)
             .await?;
         Ok(CustomerResponseBody::Ok(Json(customer.into())))
     }
@@ -255,12 +255,12 @@ impl CustomersApi {
         auth: BearerAuth,
         /// Workspace.
         #[oai(name = "workspaceId")]
-        workspace_id: Path<Uuid>,
+        workspace_id: Path<IdParam>,
         /// Customer.
-        id: Path<Uuid>,
+        id: Path<IdParam>,
     ) -> Result<DeletedResponse> {
-        let scope = auth.0.authorize(workspace_id.0, Permission::Delete)?;
-        self.service.delete(scope, auth.0.user(), CustomerId::from(id.0)).await?;
+        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::Delete)?;
+        self.service.delete(scope, auth.0.user(), CustomerId::from(id.0.get("id")?)).await?;
         Ok(DeletedResponse::NoContent)
     }
 }
