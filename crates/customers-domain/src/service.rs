@@ -372,3 +372,243 @@ fn change_events(before: &Customer, after: &Customer, actor: UserId, now: Offset
     );
     events
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use mockall::predicate::always;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::commands::{CustomerChangesDraft, CustomerDraft};
+    use crate::ids::{OrganizationId, WorkspaceId};
+    use crate::model::{CustomerStatus, CustomerType};
+    use crate::ports::{
+        CacheError, MockClock, MockCustomerCache, MockCustomerRepository, MockCustomerSearch, MockEventPublisher,
+        PublishError,
+    };
+
+    type Svc = CustomerService<MockCustomerRepository, MockCustomerSearch, MockCustomerCache, MockEventPublisher, MockClock>;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-25 10:00:00 UTC);
+
+    fn scope() -> Scope {
+        Scope::new(OrganizationId::from_uuid(uuid::Uuid::from_u128(1)), WorkspaceId::from_uuid(uuid::Uuid::from_u128(2)))
+    }
+
+    fn actor() -> UserId {
+        UserId::from_uuid(uuid::Uuid::from_u128(3))
+    }
+
+    fn clock() -> MockClock {
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(NOW);
+        clock
+    }
+
+    fn quiet_cache() -> MockCustomerCache {
+        let mut cache = MockCustomerCache::new();
+        cache.expect_get().returning(|_, _| Ok(None));
+        cache.expect_put().returning(|_| Ok(()));
+        cache.expect_invalidate().returning(|_, _| Ok(()));
+        cache
+    }
+
+    fn recording_events() -> (MockEventPublisher, Arc<Mutex<Vec<EventEnvelope>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let mut events = MockEventPublisher::new();
+        events.expect_publish().returning(move |batch| {
+            sink.lock().unwrap().extend(batch);
+            Ok(())
+        });
+        (events, seen)
+    }
+
+    fn new_customer() -> NewCustomer {
+        CustomerDraft {
+            bin: Some("971240001315".into()),
+            assigned_to: Some(uuid::Uuid::from_u128(9)),
+            ..CustomerDraft::new(CustomerType::Company, "ТОО Альфа", "info@alpha.kz")
+        }
+        .parse()
+        .unwrap()
+    }
+
+    async fn existing(service_scope: Scope) -> Customer {
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_insert().returning(|_| Ok(()));
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), recording_events().0, clock());
+        service.create(service_scope, actor(), new_customer()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn create_builds_the_aggregate_and_announces_it() {
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_insert()
+            .withf(|c| c.scope() == scope() && c.version == 1 && c.created_at == NOW && c.status == CustomerStatus::Lead)
+            .times(1)
+            .returning(|_| Ok(()));
+        let (events, seen) = recording_events();
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), events, clock());
+        let customer = service.create(scope(), actor(), new_customer()).await.unwrap();
+        assert_eq!(customer.created_by, Some(actor()));
+        let types: Vec<_> = seen.lock().unwrap().iter().map(|e| e.event.type_name()).collect();
+        assert_eq!(types, vec!["customer.created", "customer.assigned"]);
+    }
+
+    #[tokio::test]
+    async fn duplicates_name_the_existing_customer_only_inside_the_workspace() {
+        let other_workspace = Scope::new(scope().organization_id, WorkspaceId::from_uuid(uuid::Uuid::from_u128(77)));
+        for (holder_scope, expect_visible) in [(scope(), true), (other_workspace, false)] {
+            let holder = CustomerId::from_uuid(uuid::Uuid::from_u128(42));
+            let mut repo = MockCustomerRepository::new();
+            repo.expect_insert().returning(|_| Err(RepositoryError::Duplicate(UniqueField::Bin)));
+            repo.expect_find_by_unique()
+                .with(always(), mockall::predicate::eq(UniqueField::Bin), mockall::predicate::eq("971240001315"))
+                .returning(move |_, _, _| Ok(Some((holder_scope, holder))));
+            let mut events = MockEventPublisher::new();
+            events.expect_publish().never();
+            let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), events, clock());
+            match service.create(scope(), actor(), new_customer()).await {
+                Err(CustomerError::Duplicate { field, existing_id }) => {
+                    assert_eq!(field, UniqueField::Bin);
+                    assert_eq!(existing_id, expect_visible.then_some(holder));
+                }
+                other => panic!("expected a duplicate, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn get_serves_from_cache_and_falls_back_to_storage() {
+        let customer = existing(scope()).await;
+        let cached = customer.clone();
+        let mut cache = MockCustomerCache::new();
+        cache.expect_get().times(1).returning(move |_, _| Ok(Some(cached.clone())));
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().never();
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), cache, recording_events().0, clock());
+        assert_eq!(service.get(scope(), customer.id).await.unwrap(), customer);
+
+        // A broken cache is a miss, not a failure.
+        let stored = customer.clone();
+        let mut cache = MockCustomerCache::new();
+        cache.expect_get().returning(|_, _| Err(CacheError("down".into())));
+        cache.expect_put().times(1).returning(|_| Err(CacheError("down".into())));
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().times(1).returning(move |_, _| Ok(Some(stored.clone())));
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), cache, recording_events().0, clock());
+        assert_eq!(service.get(scope(), customer.id).await.unwrap(), customer);
+    }
+
+    #[tokio::test]
+    async fn get_of_a_missing_customer_is_not_found() {
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().returning(|_, _| Ok(None));
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), recording_events().0, clock());
+        assert!(matches!(service.get(scope(), CustomerId::new()).await, Err(CustomerError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn update_retries_after_a_concurrent_write_and_reports_the_diff() {
+        let customer = existing(scope()).await;
+        let stored = customer.clone();
+        let attempts = Arc::new(Mutex::new(0));
+        let counter = attempts.clone();
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().returning(move |_, _| Ok(Some(stored.clone())));
+        repo.expect_update().times(2).returning(move |updated, expected, contacts, addresses| {
+            assert_eq!((expected, updated.version, contacts, addresses), (1, 2, false, false));
+            let mut n = counter.lock().unwrap();
+            *n += 1;
+            if *n == 1 { Err(RepositoryError::VersionConflict) } else { Ok(()) }
+        });
+        let (events, seen) = recording_events();
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), events, clock());
+        let changes = CustomerChangesDraft {
+            name: Some("ТОО Бета".into()),
+            status: Some(CustomerStatus::Active),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap();
+        let updated = service.update(scope(), actor(), customer.id, changes).await.unwrap();
+        assert_eq!(updated.name, "ТОО Бета");
+        assert_eq!(*attempts.lock().unwrap(), 2);
+        let seen = seen.lock().unwrap();
+        let types: Vec<_> = seen.iter().map(|e| e.event.type_name()).collect();
+        assert_eq!(types, vec!["customer.updated", "customer.status.changed"]);
+        match &seen[0].event {
+            CustomerEvent::Updated { changes, .. } => {
+                let keys: Vec<_> = changes.keys().map(String::as_str).collect();
+                assert_eq!(keys, vec!["name", "status"]);
+                assert_eq!(changes["name"].old, serde_json::json!("ТОО Альфа"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn update_gives_up_after_repeated_conflicts() {
+        let customer = existing(scope()).await;
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
+        repo.expect_update()
+            .times(UPDATE_ATTEMPTS)
+            .returning(|_, _, _, _| Err(RepositoryError::VersionConflict));
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), recording_events().0, clock());
+        let result = service
+            .update(scope(), actor(), CustomerId::new(), CustomerChanges::default())
+            .await;
+        assert!(matches!(result, Err(CustomerError::Contention)));
+    }
+
+    #[tokio::test]
+    async fn update_refuses_a_bin_on_an_individual() {
+        let customer = existing(scope()).await;
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
+        repo.expect_update().never();
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), recording_events().0, clock());
+        let changes = CustomerChanges {
+            customer_type: Some(CustomerType::Individual),
+            ..Default::default()
+        };
+        match service.update(scope(), actor(), CustomerId::new(), changes).await {
+            Err(CustomerError::Invalid(errors)) => assert_eq!(errors.errors()[0].field, "type"),
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn delete_forgets_the_cache_entry_and_survives_a_publisher_failure() {
+        let customer = existing(scope()).await;
+        let id = customer.id;
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
+        repo.expect_delete().times(1).returning(|_, _| Ok(true));
+        let mut cache = MockCustomerCache::new();
+        cache.expect_invalidate().with(always(), mockall::predicate::eq(id)).times(1).returning(|_, _| Ok(()));
+        let mut events = MockEventPublisher::new();
+        events.expect_publish().times(1).returning(|_| Err(PublishError("broker down".into())));
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), cache, events, clock());
+        service.delete(scope(), actor(), id).await.unwrap();
+
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().returning(|_, _| Ok(None));
+        repo.expect_delete().never();
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), recording_events().0, clock());
+        assert!(matches!(service.delete(scope(), actor(), id).await, Err(CustomerError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn storage_failures_become_internal_errors() {
+        let mut search = MockCustomerSearch::new();
+        search.expect_search().returning(|_, _| Err(RepositoryError::Unexpected("connection reset".into())));
+        let service: Svc = CustomerService::new(MockCustomerRepository::new(), search, quiet_cache(), recording_events().0, clock());
+        let result = service.list(scope(), &crate::query::CustomerQuery::default()).await;
+        assert!(matches!(result, Err(CustomerError::Internal(m)) if m.contains("connection reset")));
+    }
+}
