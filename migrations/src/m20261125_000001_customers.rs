@@ -2,7 +2,7 @@
 //!
 //! Uniqueness of e-mail, IIN and BIN per organization is enforced by unique indexes, so that
 //! concurrent inserts cannot both succeed. E-mail is stored lower-cased. `search_text`,
-//! `industry_key`, `lead_source_key`, `city_key` and `customer_tags.tag_key` hold case-folded
+//! `name_key`, `industry_key`, `lead_source_key`, `city_key` and `customer_tags.tag_key` hold case-folded
 //! copies maintained by the application (SQLite's `lower()` folds ASCII only).
 
 use sea_orm_migration::prelude::*;
@@ -20,6 +20,7 @@ CREATE TABLE customers (
     type                text NOT NULL CHECK (type IN ('INDIVIDUAL', 'COMPANY')),
     status              text NOT NULL CHECK (status IN ('LEAD', 'PROSPECT', 'ACTIVE', 'INACTIVE', 'CHURNED')),
     name                text NOT NULL,
+    name_key            text NOT NULL,
     email               text NOT NULL,
     phone               text,
     iin                 text,
@@ -129,6 +130,7 @@ CREATE TABLE customers (
     type                TEXT NOT NULL CHECK (type IN ('INDIVIDUAL', 'COMPANY')),
     status              TEXT NOT NULL CHECK (status IN ('LEAD', 'PROSPECT', 'ACTIVE', 'INACTIVE', 'CHURNED')),
     name                TEXT NOT NULL,
+    name_key            TEXT NOT NULL,
     email               TEXT NOT NULL,
     phone               TEXT,
     iin                 TEXT,

@@ -14,12 +14,13 @@ use uuid::Uuid;
 use crate::error::ValidationErrors;
 use crate::ids::{AddressId, ContactId, CustomerId, UserId};
 use crate::model::{
-    AddressType, CompanySize, Coordinates, CustomFields, CustomerAddress, CustomerContact, CustomerStatus,
-    CustomerType, Rating, SocialMedia, fold_case,
+    AddressType, CompanySize, Coordinates, CustomFields, CustomerAddress, CustomerContact,
+    CustomerStatus, CustomerType, Rating, SocialMedia, fold_case,
 };
 use crate::money::Money;
 use crate::values::{
-    Bin, Email, Iin, KzPostalCode, Phone, garde_bin, garde_email, garde_iin, garde_kz_postal_code, garde_phone,
+    Bin, Email, Iin, KzPostalCode, Phone, garde_bin, garde_email, garde_iin, garde_kz_postal_code,
+    garde_phone,
 };
 
 /// At most this many contacts, and as many addresses, per customer.
@@ -39,7 +40,11 @@ pub const MAX_CUSTOM_FIELDS_BYTES: usize = 16 * 1024;
 
 fn trim(value: String) -> String {
     let trimmed = value.trim();
-    if trimmed.len() == value.len() { value } else { trimmed.to_owned() }
+    if trimmed.len() == value.len() {
+        value
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 /// Trims; a blank string becomes `None`.
@@ -56,7 +61,13 @@ fn trim_patch(value: Option<Option<String>>) -> Option<Option<String>> {
 pub fn is_kazakhstan(country: &str) -> bool {
     matches!(
         fold_case(country).as_str(),
-        "kazakhstan" | "kz" | "kaz" | "казахстан" | "қазақстан" | "republic of kazakhstan" | "республика казахстан"
+        "kazakhstan"
+            | "kz"
+            | "kaz"
+            | "казахстан"
+            | "қазақстан"
+            | "republic of kazakhstan"
+            | "республика казахстан"
     )
 }
 
@@ -75,14 +86,18 @@ fn non_negative_money(value: &Option<Decimal>, _: &()) -> garde::Result {
 
 fn any_money(value: &Option<Decimal>, _: &()) -> garde::Result {
     match value {
-        Some(amount) => Money::parse(*amount).map(|_| ()).map_err(|e| garde::Error::new(e.to_string())),
+        Some(amount) => Money::parse(*amount)
+            .map(|_| ())
+            .map_err(|e| garde::Error::new(e.to_string())),
         None => Ok(()),
     }
 }
 
 fn rating_rule(value: &Option<i64>, _: &()) -> garde::Result {
     match value {
-        Some(v) => Rating::parse(*v).map(|_| ()).map_err(|e| garde::Error::new(e.to_string())),
+        Some(v) => Rating::parse(*v)
+            .map(|_| ())
+            .map_err(|e| garde::Error::new(e.to_string())),
         None => Ok(()),
     }
 }
@@ -91,7 +106,9 @@ fn custom_fields_rule(value: &serde_json::Value, _: &()) -> garde::Result {
     if !value.is_object() {
         return Err(garde::Error::new("must be a JSON object"));
     }
-    let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(value)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_CUSTOM_FIELDS_BYTES {
         return Err(garde::Error::new(format!(
             "must be at most {MAX_CUSTOM_FIELDS_BYTES} bytes as JSON, got {size}"
@@ -106,7 +123,9 @@ fn tag_rule(value: &str, _: &()) -> garde::Result {
         return Err(garde::Error::new("must not be blank"));
     }
     if chars > MAX_TAG_CHARS {
-        return Err(garde::Error::new(format!("must be at most {MAX_TAG_CHARS} characters, got {chars}")));
+        return Err(garde::Error::new(format!(
+            "must be at most {MAX_TAG_CHARS} characters, got {chars}"
+        )));
     }
     Ok(())
 }
@@ -114,7 +133,9 @@ fn tag_rule(value: &str, _: &()) -> garde::Result {
 fn tags_rule(value: &[String], _: &()) -> garde::Result {
     let distinct = normalize_tags(value.to_vec()).len();
     if distinct > MAX_TAGS {
-        return Err(garde::Error::new(format!("must hold at most {MAX_TAGS} distinct tags, got {distinct}")));
+        return Err(garde::Error::new(format!(
+            "must hold at most {MAX_TAGS} distinct tags, got {distinct}"
+        )));
     }
     Ok(())
 }
@@ -128,17 +149,24 @@ fn normalize_tags(tags: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-fn bin_needs_company(customer_type: Option<CustomerType>) -> impl FnOnce(&Option<String>, &()) -> garde::Result {
+fn bin_needs_company(
+    customer_type: Option<CustomerType>,
+) -> impl FnOnce(&Option<String>, &()) -> garde::Result {
     move |bin, _| match (bin, customer_type) {
-        (Some(_), Some(CustomerType::Individual)) => {
-            Err(garde::Error::new("is only allowed for COMPANY customers (an individual has an IIN)"))
-        }
+        (Some(_), Some(CustomerType::Individual)) => Err(garde::Error::new(
+            "is only allowed for COMPANY customers (an individual has an IIN)",
+        )),
         _ => Ok(()),
     }
 }
 
 fn one_primary_contact(contacts: &[ContactDraft], _: &()) -> garde::Result {
-    if contacts.iter().filter(|c| c.is_primary == Some(true)).count() > 1 {
+    if contacts
+        .iter()
+        .filter(|c| c.is_primary == Some(true))
+        .count()
+        > 1
+    {
         return Err(garde::Error::new("at most one contact may be primary"));
     }
     Ok(())
@@ -159,23 +187,25 @@ fn one_primary_per_type(addresses: &[AddressDraft], _: &()) -> garde::Result {
 
 fn max_items(len: usize, max: usize) -> garde::Result {
     if len > max {
-        return Err(garde::Error::new(format!("must hold at most {max} items, got {len}")));
+        return Err(garde::Error::new(format!(
+            "must hold at most {max} items, got {len}"
+        )));
     }
     Ok(())
 }
 
 fn replacement_contacts(value: &Option<Vec<ContactDraft>>, ctx: &()) -> garde::Result {
     match value {
-        Some(contacts) => max_items(contacts.len(), MAX_CONTACTS).and_then(|()| one_primary_contact(contacts, ctx)),
+        Some(contacts) => max_items(contacts.len(), MAX_CONTACTS)
+            .and_then(|()| one_primary_contact(contacts, ctx)),
         None => Ok(()),
     }
 }
 
 fn replacement_addresses(value: &Option<Vec<AddressDraft>>, ctx: &()) -> garde::Result {
     match value {
-        Some(addresses) => {
-            max_items(addresses.len(), MAX_ADDRESSES).and_then(|()| one_primary_per_type(addresses, ctx))
-        }
+        Some(addresses) => max_items(addresses.len(), MAX_ADDRESSES)
+            .and_then(|()| one_primary_per_type(addresses, ctx)),
         None => Ok(()),
     }
 }
@@ -312,7 +342,13 @@ impl ContactDraft {
     /// Builds the command from an already validated, normalized draft. `path` prefixes errors.
     fn build(self, path: &str) -> Result<NewContact, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let at = |field: &str| if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") };
+        let at = |field: &str| {
+            if path.is_empty() {
+                field.to_owned()
+            } else {
+                format!("{path}.{field}")
+            }
+        };
         let email = errors.check(&at("email"), Email::parse(&self.email));
         let phone = errors.check(&at("phone"), Phone::parse(&self.phone));
         let mobile_phone = match self.mobile_phone.as_deref().map(Phone::parse).transpose() {
@@ -334,7 +370,9 @@ impl ContactDraft {
                 mobile_phone,
                 is_primary: self.is_primary.unwrap_or(false),
                 is_decision_maker: self.is_decision_maker.unwrap_or(false),
-                social_media: self.social_media.and_then(SocialMediaDraft::into_social_media),
+                social_media: self
+                    .social_media
+                    .and_then(SocialMediaDraft::into_social_media),
                 notes: self.notes,
             }),
             _ => Err(errors),
@@ -493,7 +531,13 @@ impl AddressDraft {
 
     fn build(self, path: &str) -> Result<NewAddress, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        let at = |field: &str| if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") };
+        let at = |field: &str| {
+            if path.is_empty() {
+                field.to_owned()
+            } else {
+                format!("{path}.{field}")
+            }
+        };
         let country = self.country.unwrap_or_else(|| "Kazakhstan".to_owned());
         let postal_code = if is_kazakhstan(&country) {
             errors
@@ -591,7 +635,10 @@ fn build_contacts(drafts: Vec<ContactDraft>, errors: &mut ValidationErrors) -> V
     for (i, draft) in drafts.into_iter().enumerate() {
         match draft.build(&format!("contacts[{i}]")) {
             Ok(contact) => out.push(contact),
-            Err(e) => e.errors().iter().for_each(|f| errors.push(f.field.clone(), f.message.clone())),
+            Err(e) => e
+                .errors()
+                .iter()
+                .for_each(|f| errors.push(f.field.clone(), f.message.clone())),
         }
     }
     out
@@ -602,7 +649,10 @@ fn build_addresses(drafts: Vec<AddressDraft>, errors: &mut ValidationErrors) -> 
     for (i, draft) in drafts.into_iter().enumerate() {
         match draft.build(&format!("addresses[{i}]")) {
             Ok(address) => out.push(address),
-            Err(e) => e.errors().iter().for_each(|f| errors.push(f.field.clone(), f.message.clone())),
+            Err(e) => e
+                .errors()
+                .iter()
+                .for_each(|f| errors.push(f.field.clone(), f.message.clone())),
         }
     }
     out
@@ -718,8 +768,16 @@ impl CustomerDraft {
             company_name: trim_opt(self.company_name),
             industry: trim_opt(self.industry),
             lead_source: trim_opt(self.lead_source),
-            contacts: self.contacts.into_iter().map(ContactDraft::normalized).collect(),
-            addresses: self.addresses.into_iter().map(AddressDraft::normalized).collect(),
+            contacts: self
+                .contacts
+                .into_iter()
+                .map(ContactDraft::normalized)
+                .collect(),
+            addresses: self
+                .addresses
+                .into_iter()
+                .map(AddressDraft::normalized)
+                .collect(),
             ..self
         }
     }
@@ -889,8 +947,12 @@ impl CustomerChangesDraft {
             company_name: trim_patch(self.company_name),
             industry: trim_patch(self.industry),
             lead_source: trim_patch(self.lead_source),
-            contacts: self.contacts.map(|c| c.into_iter().map(ContactDraft::normalized).collect()),
-            addresses: self.addresses.map(|a| a.into_iter().map(AddressDraft::normalized).collect()),
+            contacts: self
+                .contacts
+                .map(|c| c.into_iter().map(ContactDraft::normalized).collect()),
+            addresses: self
+                .addresses
+                .map(|a| a.into_iter().map(AddressDraft::normalized).collect()),
             custom_fields: self.custom_fields.map(|v| v.filter(|v| !v.is_null())),
             ..self
         }
@@ -916,7 +978,9 @@ impl CustomerChangesDraft {
                 Some(Some(v)) => errors.check(field, parse(&v)).map(Some),
             }
         }
-        let email = draft.email.and_then(|e| errors.check("email", Email::parse(&e)));
+        let email = draft
+            .email
+            .and_then(|e| errors.check("email", Email::parse(&e)));
         let phone = patch(&mut errors, "phone", draft.phone, Phone::parse);
         let iin = patch(&mut errors, "iin", draft.iin, Iin::parse);
         let bin = patch(&mut errors, "bin", draft.bin, Bin::parse);
@@ -926,7 +990,9 @@ impl CustomerChangesDraft {
         let current_balance = draft
             .current_balance
             .and_then(|v| errors.check("currentBalance", Money::parse(v)));
-        let rating = draft.rating.and_then(|v| errors.check("rating", Rating::parse(v)));
+        let rating = draft
+            .rating
+            .and_then(|v| errors.check("rating", Rating::parse(v)));
         let contacts = draft.contacts.map(|c| build_contacts(c, &mut errors));
         let addresses = draft.addresses.map(|a| build_addresses(a, &mut errors));
         errors.into_result(|| CustomerChanges {
@@ -1019,7 +1085,12 @@ mod tests {
                 is_primary: Some(true),
                 ..ContactDraft::default()
             }],
-            addresses: vec![AddressDraft::new(AddressType::Billing, "ул. Абая, 150", "Алматы", "050000")],
+            addresses: vec![AddressDraft::new(
+                AddressType::Billing,
+                "ул. Абая, 150",
+                "Алматы",
+                "050000",
+            )],
             tags: vec![" premium ".into(), "Premium".into(), "almaty".into()],
             ..CustomerDraft::new(CustomerType::Company, "ТОО Альфа", " Info@Alpha.KZ ")
         }
@@ -1089,7 +1160,8 @@ mod tests {
             is_primary: Some(true),
             ..draft.contacts[0].clone()
         });
-        let mut second = AddressDraft::new(AddressType::Billing, "ул. Сатпаева, 1", "Алматы", "A05F4K5");
+        let mut second =
+            AddressDraft::new(AddressType::Billing, "ул. Сатпаева, 1", "Алматы", "A05F4K5");
         second.is_primary = Some(true);
         draft.addresses[0].is_primary = Some(true);
         draft.addresses.push(second);
@@ -1108,17 +1180,27 @@ mod tests {
         let mut address = AddressDraft::new(AddressType::Office, "Tverskaya 1", "Moscow", "125009");
         address.country = Some("Russia".into());
         draft.addresses = vec![address];
-        assert_eq!(draft.clone().parse().unwrap().addresses[0].postal_code, "125009");
+        assert_eq!(
+            draft.clone().parse().unwrap().addresses[0].postal_code,
+            "125009"
+        );
         draft.addresses[0].postal_code = "x".repeat(21);
-        assert_eq!(fields(&draft.parse().unwrap_err()), vec!["addresses[0].postalCode"]);
+        assert_eq!(
+            fields(&draft.parse().unwrap_err()),
+            vec!["addresses[0].postalCode"]
+        );
     }
 
     #[test]
     fn custom_fields_must_be_a_small_object() {
         let mut draft = b2b_draft();
         draft.custom_fields = Some(serde_json::json!([1, 2]));
-        assert_eq!(fields(&draft.clone().parse().unwrap_err()), vec!["customFields"]);
-        draft.custom_fields = Some(serde_json::json!({ "big": "x".repeat(MAX_CUSTOM_FIELDS_BYTES) }));
+        assert_eq!(
+            fields(&draft.clone().parse().unwrap_err()),
+            vec!["customFields"]
+        );
+        draft.custom_fields =
+            Some(serde_json::json!({ "big": "x".repeat(MAX_CUSTOM_FIELDS_BYTES) }));
         assert_eq!(fields(&draft.parse().unwrap_err()), vec!["customFields"]);
     }
 

@@ -108,7 +108,12 @@ pub struct EventEnvelope {
 
 impl EventEnvelope {
     /// Wraps an event about `customer`.
-    pub fn new(customer: &Customer, actor: UserId, occurred_at: OffsetDateTime, event: CustomerEvent) -> Self {
+    pub fn new(
+        customer: &Customer,
+        actor: UserId,
+        occurred_at: OffsetDateTime,
+        event: CustomerEvent,
+    ) -> Self {
         Self {
             event_id: Uuid::now_v7(),
             version: EVENT_SCHEMA_VERSION,
@@ -134,7 +139,13 @@ pub fn diff(before: &Customer, after: &Customer) -> BTreeMap<String, FieldChange
         .filter(|(key, _)| !matches!(key.as_str(), "updatedAt" | "updatedBy" | "version"))
         .filter_map(|(key, new_value)| {
             let old_value = old.get(&key).cloned().unwrap_or(serde_json::Value::Null);
-            (old_value != new_value).then(|| (key, FieldChange { old: old_value, new: new_value }))
+            (old_value != new_value).then_some((
+                key,
+                FieldChange {
+                    old: old_value,
+                    new: new_value,
+                },
+            ))
         })
         .collect()
 }

@@ -4,7 +4,6 @@
 //! commands, the list query, domain errors and events, the ports (repository, cache, search,
 //! event publisher, clock) and the use-case service generic over them.
 
-pub mod values;
 pub mod commands;
 pub mod error;
 pub mod events;
@@ -14,12 +13,15 @@ pub mod money;
 pub mod ports;
 pub mod query;
 pub mod service;
+pub mod values;
 
 pub use error::{CustomerError, FieldError, UniqueField, ValidationErrors};
-pub use ids::{AddressId, ContactId, CustomerId, NoteId, OrganizationId, Scope, UserId, WorkspaceId};
+pub use ids::{
+    AddressId, ContactId, CustomerId, NoteId, OrganizationId, Scope, UserId, WorkspaceId,
+};
 pub use model::{
-    AddressType, CompanySize, Coordinates, CustomFields, Customer, CustomerAddress, CustomerContact, CustomerNote,
-    CustomerStatus, CustomerType, Rating, SocialMedia,
+    AddressType, CompanySize, Coordinates, CustomFields, Customer, CustomerAddress,
+    CustomerContact, CustomerNote, CustomerStatus, CustomerType, Rating, SocialMedia,
 };
 pub use money::Money;
 pub use service::CustomerService;

@@ -84,7 +84,11 @@ pub trait CustomerRepository: Send + Sync + 'static {
 pub trait CustomerSearch: Send + Sync + 'static {
     /// One page of the customers of `scope` matching `query`, in its order (ties by id), each
     /// with contacts and addresses, and the total number of matches.
-    async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<Page<Customer>, RepositoryError>;
+    async fn search(
+        &self,
+        scope: Scope,
+        query: &CustomerQuery,
+    ) -> Result<Page<Customer>, RepositoryError>;
 }
 
 /// A failure of the cache. The service treats it as a miss and carries on.
@@ -132,6 +136,7 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
         let now = OffsetDateTime::now_utc();
-        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(now)
     }
 }

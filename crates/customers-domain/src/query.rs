@@ -155,25 +155,38 @@ impl CustomerQuery {
                 DEFAULT_LIMIT
             }
         };
-        for (field, value) in [("minPurchases", filter.min_purchases), ("maxPurchases", filter.max_purchases)] {
+        for (field, value) in [
+            ("minPurchases", filter.min_purchases),
+            ("maxPurchases", filter.max_purchases),
+        ] {
             if value.is_some_and(|v| v.is_sign_negative() && !v.is_zero()) {
                 errors.push(field, "must be greater than or equal to 0");
             }
         }
-        if let (Some(min), Some(max)) = (filter.min_purchases, filter.max_purchases) {
-            if min > max {
-                errors.push("minPurchases", "must not exceed maxPurchases");
-            }
+        if let (Some(min), Some(max)) = (filter.min_purchases, filter.max_purchases)
+            && min > max
+        {
+            errors.push("minPurchases", "must not exceed maxPurchases");
         }
-        if let (Some(from), Some(to)) = (filter.created_from, filter.created_to) {
-            if from > to {
-                errors.push("createdFrom", "must not be after createdTo");
-            }
+        if let (Some(from), Some(to)) = (filter.created_from, filter.created_to)
+            && from > to
+        {
+            errors.push("createdFrom", "must not be after createdTo");
         }
         let filter = CustomerFilter {
-            industry: filter.industry.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
+            // Stores keep microseconds: a finer lower bound rounds up, a finer upper bound down,
+            // so that "at or after" and "at or before" stay exact.
+            created_from: filter.created_from.map(|t| truncate_to_micros(t, true)),
+            created_to: filter.created_to.map(|t| truncate_to_micros(t, false)),
+            industry: filter
+                .industry
+                .map(|v| fold_case(&v))
+                .filter(|v| !v.is_empty()),
             city: filter.city.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
-            lead_source: filter.lead_source.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
+            lead_source: filter
+                .lead_source
+                .map(|v| fold_case(&v))
+                .filter(|v| !v.is_empty()),
             tags: filter
                 .tags
                 .iter()
@@ -195,6 +208,17 @@ impl CustomerQuery {
     /// Rows to skip before the page.
     pub fn offset(&self) -> u64 {
         u64::from(self.page - 1) * u64::from(self.limit)
+    }
+}
+
+/// Drops sub-microsecond precision, rounding up (`up`) or down.
+fn truncate_to_micros(at: OffsetDateTime, up: bool) -> OffsetDateTime {
+    let nanos = at.nanosecond();
+    let floor = at.replace_nanosecond(nanos / 1_000 * 1_000).unwrap_or(at);
+    if up && !nanos.is_multiple_of(1_000) {
+        floor + time::Duration::microseconds(1)
+    } else {
+        floor
     }
 }
 
@@ -236,9 +260,11 @@ mod tests {
     fn query_defaults_and_bounds() {
         let q = CustomerQuery::new(CustomerFilter::default(), None, None, None, None).unwrap();
         assert_eq!((q.page, q.limit, q.offset()), (1, 20, 0));
-        let q = CustomerQuery::new(CustomerFilter::default(), None, None, Some(3), Some(100)).unwrap();
+        let q =
+            CustomerQuery::new(CustomerFilter::default(), None, None, Some(3), Some(100)).unwrap();
         assert_eq!(q.offset(), 200);
-        let errors = CustomerQuery::new(CustomerFilter::default(), None, None, Some(0), Some(101)).unwrap_err();
+        let errors = CustomerQuery::new(CustomerFilter::default(), None, None, Some(0), Some(101))
+            .unwrap_err();
         let fields: Vec<_> = errors.errors().iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["page", "limit"]);
     }
@@ -253,15 +279,48 @@ mod tests {
         };
         let errors = CustomerQuery::new(filter.clone(), None, None, None, None).unwrap_err();
         assert_eq!(errors.errors()[0].field, "minPurchases");
-        let ok = CustomerQuery::new(CustomerFilter { max_purchases: None, ..filter }, None, None, None, None).unwrap();
+        let ok = CustomerQuery::new(
+            CustomerFilter {
+                max_purchases: None,
+                ..filter
+            },
+            None,
+            None,
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(ok.filter.tags, vec!["a", "b", "c"]);
     }
 
     #[test]
+    fn time_bounds_round_towards_the_inside() {
+        let at = time::macros::datetime!(2026-01-01 00:00:00.123456789 UTC);
+        let filter = CustomerFilter {
+            created_from: Some(at),
+            created_to: Some(at + time::Duration::seconds(1)),
+            ..Default::default()
+        };
+        let q = CustomerQuery::new(filter, None, None, None, None).unwrap();
+        assert_eq!(q.filter.created_from.unwrap().nanosecond(), 123_457_000);
+        assert_eq!(q.filter.created_to.unwrap().nanosecond(), 123_456_000);
+    }
+
+    #[test]
     fn pages_rounds_up() {
-        let page = Page::<()> { items: vec![], total: 41, page: 1, limit: 20 };
+        let page = Page::<()> {
+            items: vec![],
+            total: 41,
+            page: 1,
+            limit: 20,
+        };
         assert_eq!(page.pages(), 3);
-        let empty = Page::<()> { items: vec![], total: 0, page: 1, limit: 20 };
+        let empty = Page::<()> {
+            items: vec![],
+            total: 0,
+            page: 1,
+            limit: 20,
+        };
         assert_eq!(empty.pages(), 0);
     }
 }

@@ -9,7 +9,9 @@ use crate::events::{CustomerEvent, EventEnvelope, diff};
 use crate::ids::{CustomerId, Scope, UserId};
 use crate::model::{Customer, CustomerType, Rating};
 use crate::money::Money;
-use crate::ports::{Clock, CustomerCache, CustomerRepository, CustomerSearch, EventPublisher, RepositoryError};
+use crate::ports::{
+    Clock, CustomerCache, CustomerRepository, CustomerSearch, EventPublisher, RepositoryError,
+};
 use crate::query::{CustomerQuery, Page};
 
 /// How many times an update is retried when another write changed the customer meanwhile.
@@ -48,7 +50,13 @@ where
     ///
     /// Errors: [`CustomerError::Duplicate`] when the e-mail, IIN or BIN is taken in the
     /// organization.
-    pub async fn create(&self, scope: Scope, actor: UserId, input: NewCustomer) -> Result<Customer, CustomerError> {
+    #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id))]
+    pub async fn create(
+        &self,
+        scope: Scope,
+        actor: UserId,
+        input: NewCustomer,
+    ) -> Result<Customer, CustomerError> {
         let now = self.clock.now();
         let id = CustomerId::new();
         let customer = Customer {
@@ -78,8 +86,16 @@ where
             rating: Rating::DEFAULT,
             assigned_to: input.assigned_to,
             is_active: true,
-            contacts: input.contacts.into_iter().map(|c| c.into_contact(id, now)).collect(),
-            addresses: input.addresses.into_iter().map(|a| a.into_address(id, now)).collect(),
+            contacts: input
+                .contacts
+                .into_iter()
+                .map(|c| c.into_contact(id, now))
+                .collect(),
+            addresses: input
+                .addresses
+                .into_iter()
+                .map(|a| a.into_address(id, now))
+                .collect(),
             version: 1,
             created_at: now,
             updated_at: now,
@@ -88,7 +104,9 @@ where
         };
         match self.repository.insert(&customer).await {
             Ok(()) => {}
-            Err(RepositoryError::Duplicate(field)) => return Err(self.duplicate(scope, field, &customer).await),
+            Err(RepositoryError::Duplicate(field)) => {
+                return Err(self.duplicate(scope, field, &customer).await);
+            }
             Err(other) => return Err(internal(other)),
         }
         let mut events = vec![EventEnvelope::new(
@@ -119,11 +137,12 @@ where
     /// The customer with its contacts and addresses.
     ///
     /// Errors: [`CustomerError::NotFound`], also for a customer of another workspace.
+    #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id, customer_id = %id))]
     pub async fn get(&self, scope: Scope, id: CustomerId) -> Result<Customer, CustomerError> {
-        if let Ok(Some(cached)) = self.cache.get(scope, id).await {
-            if cached.scope() == scope {
-                return Ok(cached);
-            }
+        if let Ok(Some(cached)) = self.cache.get(scope, id).await
+            && cached.scope() == scope
+        {
+            return Ok(cached);
         }
         let customer = self
             .repository
@@ -138,7 +157,12 @@ where
     }
 
     /// One page of the workspace's customers.
-    pub async fn list(&self, scope: Scope, query: &CustomerQuery) -> Result<Page<Customer>, CustomerError> {
+    #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id))]
+    pub async fn list(
+        &self,
+        scope: Scope,
+        query: &CustomerQuery,
+    ) -> Result<Page<Customer>, CustomerError> {
         self.search.search(scope, query).await.map_err(internal)
     }
 
@@ -147,6 +171,7 @@ where
     ///
     /// Errors: [`CustomerError::NotFound`], [`CustomerError::Invalid`] when the result breaks a
     /// rule (a BIN on an individual), [`CustomerError::Duplicate`], [`CustomerError::Contention`].
+    #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id, customer_id = %id))]
     pub async fn update(
         &self,
         scope: Scope,
@@ -165,17 +190,25 @@ where
             let updated = apply_changes(&current, &changes, actor, now)?;
             let write = self
                 .repository
-                .update(&updated, current.version, changes.contacts.is_some(), changes.addresses.is_some())
+                .update(
+                    &updated,
+                    current.version,
+                    changes.contacts.is_some(),
+                    changes.addresses.is_some(),
+                )
                 .await;
             match write {
                 Ok(()) => {}
                 Err(RepositoryError::VersionConflict) => continue,
                 Err(RepositoryError::NotFound) => return Err(CustomerError::NotFound),
-                Err(RepositoryError::Duplicate(field)) => return Err(self.duplicate(scope, field, &updated).await),
+                Err(RepositoryError::Duplicate(field)) => {
+                    return Err(self.duplicate(scope, field, &updated).await);
+                }
                 Err(other) => return Err(internal(other)),
             }
             self.forget(scope, id).await;
-            self.publish(change_events(&current, &updated, actor, now)).await;
+            self.publish(change_events(&current, &updated, actor, now))
+                .await;
             return Ok(updated);
         }
         Err(CustomerError::Contention)
@@ -184,7 +217,13 @@ where
     /// Deletes the customer with its contacts, addresses and notes.
     ///
     /// Errors: [`CustomerError::NotFound`].
-    pub async fn delete(&self, scope: Scope, actor: UserId, id: CustomerId) -> Result<(), CustomerError> {
+    #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id, customer_id = %id))]
+    pub async fn delete(
+        &self,
+        scope: Scope,
+        actor: UserId,
+        id: CustomerId,
+    ) -> Result<(), CustomerError> {
         let customer = self
             .repository
             .get(scope, id)
@@ -225,7 +264,12 @@ where
 
     /// Builds the duplicate error; the existing customer's id is named only when it lives in
     /// the caller's workspace (ids of other workspaces are not disclosed).
-    async fn duplicate(&self, scope: Scope, field: UniqueField, customer: &Customer) -> CustomerError {
+    async fn duplicate(
+        &self,
+        scope: Scope,
+        field: UniqueField,
+        customer: &Customer,
+    ) -> CustomerError {
         let value = match field {
             UniqueField::Email => Some(customer.email.as_str().to_owned()),
             UniqueField::Iin => customer.iin.as_ref().map(|v| v.as_str().to_owned()),
@@ -242,7 +286,9 @@ where
         };
         CustomerError::Duplicate {
             field,
-            existing_id: existing.filter(|(s, id)| *s == scope && *id != customer.id).map(|(_, id)| id),
+            existing_id: existing
+                .filter(|(s, id)| *s == scope && *id != customer.id)
+                .map(|(_, id)| id),
         }
     }
 }
@@ -317,13 +363,23 @@ pub fn apply_changes(
         next.current_balance = v;
     }
     if let Some(contacts) = c.contacts {
-        next.contacts = contacts.into_iter().map(|x| x.into_contact(current.id, now)).collect();
+        next.contacts = contacts
+            .into_iter()
+            .map(|x| x.into_contact(current.id, now))
+            .collect();
     }
     if let Some(addresses) = c.addresses {
-        next.addresses = addresses.into_iter().map(|x| x.into_address(current.id, now)).collect();
+        next.addresses = addresses
+            .into_iter()
+            .map(|x| x.into_address(current.id, now))
+            .collect();
     }
     if next.customer_type == CustomerType::Individual && next.bin.is_some() {
-        let field = if changes.customer_type.is_some() { "type" } else { "bin" };
+        let field = if changes.customer_type.is_some() {
+            "type"
+        } else {
+            "bin"
+        };
         return Err(ValidationErrors::single(
             field,
             "an INDIVIDUAL customer cannot have a BIN; clear the BIN or keep the type COMPANY",
@@ -337,7 +393,12 @@ pub fn apply_changes(
 
 /// The events of an update: `customer.updated` with the diff, plus `customer.status.changed`
 /// and `customer.assigned` when those fields moved. Nothing when nothing changed.
-fn change_events(before: &Customer, after: &Customer, actor: UserId, now: OffsetDateTime) -> Vec<EventEnvelope> {
+fn change_events(
+    before: &Customer,
+    after: &Customer,
+    actor: UserId,
+    now: OffsetDateTime,
+) -> Vec<EventEnvelope> {
     let changes = diff(before, after);
     if changes.is_empty() {
         return Vec::new();
@@ -368,7 +429,15 @@ fn change_events(before: &Customer, after: &Customer, actor: UserId, now: Offset
     }
     events.insert(
         0,
-        EventEnvelope::new(after, actor, now, CustomerEvent::Updated { changes, updated_by: actor }),
+        EventEnvelope::new(
+            after,
+            actor,
+            now,
+            CustomerEvent::Updated {
+                changes,
+                updated_by: actor,
+            },
+        ),
     );
     events
 }
@@ -385,16 +454,25 @@ mod tests {
     use crate::ids::{OrganizationId, WorkspaceId};
     use crate::model::{CustomerStatus, CustomerType};
     use crate::ports::{
-        CacheError, MockClock, MockCustomerCache, MockCustomerRepository, MockCustomerSearch, MockEventPublisher,
-        PublishError,
+        CacheError, MockClock, MockCustomerCache, MockCustomerRepository, MockCustomerSearch,
+        MockEventPublisher, PublishError,
     };
 
-    type Svc = CustomerService<MockCustomerRepository, MockCustomerSearch, MockCustomerCache, MockEventPublisher, MockClock>;
+    type Svc = CustomerService<
+        MockCustomerRepository,
+        MockCustomerSearch,
+        MockCustomerCache,
+        MockEventPublisher,
+        MockClock,
+    >;
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 10:00:00 UTC);
 
     fn scope() -> Scope {
-        Scope::new(OrganizationId::from_uuid(uuid::Uuid::from_u128(1)), WorkspaceId::from_uuid(uuid::Uuid::from_u128(2)))
+        Scope::new(
+            OrganizationId::from_uuid(uuid::Uuid::from_u128(1)),
+            WorkspaceId::from_uuid(uuid::Uuid::from_u128(2)),
+        )
     }
 
     fn actor() -> UserId {
@@ -439,38 +517,80 @@ mod tests {
     async fn existing(service_scope: Scope) -> Customer {
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert().returning(|_| Ok(()));
-        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), recording_events().0, clock());
-        service.create(service_scope, actor(), new_customer()).await.unwrap()
+        let service: Svc = CustomerService::new(
+            repo,
+            MockCustomerSearch::new(),
+            quiet_cache(),
+            recording_events().0,
+            clock(),
+        );
+        service
+            .create(service_scope, actor(), new_customer())
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
     async fn create_builds_the_aggregate_and_announces_it() {
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert()
-            .withf(|c| c.scope() == scope() && c.version == 1 && c.created_at == NOW && c.status == CustomerStatus::Lead)
+            .withf(|c| {
+                c.scope() == scope()
+                    && c.version == 1
+                    && c.created_at == NOW
+                    && c.status == CustomerStatus::Lead
+            })
             .times(1)
             .returning(|_| Ok(()));
         let (events, seen) = recording_events();
-        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), events, clock());
-        let customer = service.create(scope(), actor(), new_customer()).await.unwrap();
+        let service: Svc = CustomerService::new(
+            repo,
+            MockCustomerSearch::new(),
+            quiet_cache(),
+            events,
+            clock(),
+        );
+        let customer = service
+            .create(scope(), actor(), new_customer())
+            .await
+            .unwrap();
         assert_eq!(customer.created_by, Some(actor()));
-        let types: Vec<_> = seen.lock().unwrap().iter().map(|e| e.event.type_name()).collect();
+        let types: Vec<_> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.event.type_name())
+            .collect();
         assert_eq!(types, vec!["customer.created", "customer.assigned"]);
     }
 
     #[tokio::test]
     async fn duplicates_name_the_existing_customer_only_inside_the_workspace() {
-        let other_workspace = Scope::new(scope().organization_id, WorkspaceId::from_uuid(uuid::Uuid::from_u128(77)));
+        let other_workspace = Scope::new(
+            scope().organization_id,
+            WorkspaceId::from_uuid(uuid::Uuid::from_u128(77)),
+        );
         for (holder_scope, expect_visible) in [(scope(), true), (other_workspace, false)] {
             let holder = CustomerId::from_uuid(uuid::Uuid::from_u128(42));
             let mut repo = MockCustomerRepository::new();
-            repo.expect_insert().returning(|_| Err(RepositoryError::Duplicate(UniqueField::Bin)));
+            repo.expect_insert()
+                .returning(|_| Err(RepositoryError::Duplicate(UniqueField::Bin)));
             repo.expect_find_by_unique()
-                .with(always(), mockall::predicate::eq(UniqueField::Bin), mockall::predicate::eq("971240001315"))
+                .with(
+                    always(),
+                    mockall::predicate::eq(UniqueField::Bin),
+                    mockall::predicate::eq("971240001315"),
+                )
                 .returning(move |_, _, _| Ok(Some((holder_scope, holder))));
             let mut events = MockEventPublisher::new();
             events.expect_publish().never();
-            let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), events, clock());
+            let service: Svc = CustomerService::new(
+                repo,
+                MockCustomerSearch::new(),
+                quiet_cache(),
+                events,
+                clock(),
+            );
             match service.create(scope(), actor(), new_customer()).await {
                 Err(CustomerError::Duplicate { field, existing_id }) => {
                     assert_eq!(field, UniqueField::Bin);
@@ -486,20 +606,42 @@ mod tests {
         let customer = existing(scope()).await;
         let cached = customer.clone();
         let mut cache = MockCustomerCache::new();
-        cache.expect_get().times(1).returning(move |_, _| Ok(Some(cached.clone())));
+        cache
+            .expect_get()
+            .times(1)
+            .returning(move |_, _| Ok(Some(cached.clone())));
         let mut repo = MockCustomerRepository::new();
         repo.expect_get().never();
-        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), cache, recording_events().0, clock());
+        let service: Svc = CustomerService::new(
+            repo,
+            MockCustomerSearch::new(),
+            cache,
+            recording_events().0,
+            clock(),
+        );
         assert_eq!(service.get(scope(), customer.id).await.unwrap(), customer);
 
         // A broken cache is a miss, not a failure.
         let stored = customer.clone();
         let mut cache = MockCustomerCache::new();
-        cache.expect_get().returning(|_, _| Err(CacheError("down".into())));
-        cache.expect_put().times(1).returning(|_| Err(CacheError("down".into())));
+        cache
+            .expect_get()
+            .returning(|_, _| Err(CacheError("down".into())));
+        cache
+            .expect_put()
+            .times(1)
+            .returning(|_| Err(CacheError("down".into())));
         let mut repo = MockCustomerRepository::new();
-        repo.expect_get().times(1).returning(move |_, _| Ok(Some(stored.clone())));
-        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), cache, recording_events().0, clock());
+        repo.expect_get()
+            .times(1)
+            .returning(move |_, _| Ok(Some(stored.clone())));
+        let service: Svc = CustomerService::new(
+            repo,
+            MockCustomerSearch::new(),
+            cache,
+            recording_events().0,
+            clock(),
+        );
         assert_eq!(service.get(scope(), customer.id).await.unwrap(), customer);
     }
 
@@ -507,8 +649,17 @@ mod tests {
     async fn get_of_a_missing_customer_is_not_found() {
         let mut repo = MockCustomerRepository::new();
         repo.expect_get().returning(|_, _| Ok(None));
-        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), recording_events().0, clock());
-        assert!(matches!(service.get(scope(), CustomerId::new()).await, Err(CustomerError::NotFound)));
+        let service: Svc = CustomerService::new(
+            repo,
+            MockCustomerSearch::new(),
+            quiet_cache(),
+            recording_events().0,
+            clock(),
+        );
+        assert!(matches!(
+            service.get(scope(), CustomerId::new()).await,
+            Err(CustomerError::NotFound)
+        ));
     }
 
     #[tokio::test]
@@ -518,15 +669,31 @@ mod tests {
         let attempts = Arc::new(Mutex::new(0));
         let counter = attempts.clone();
         let mut repo = MockCustomerRepository::new();
-        repo.expect_get().returning(move |_, _| Ok(Some(stored.clone())));
-        repo.expect_update().times(2).returning(move |updated, expected, contacts, addresses| {
-            assert_eq!((expected, updated.version, contacts, addresses), (1, 2, false, false));
-            let mut n = counter.lock().unwrap();
-            *n += 1;
-            if *n == 1 { Err(RepositoryError::VersionConflict) } else { Ok(()) }
-        });
+        repo.expect_get()
+            .returning(move |_, _| Ok(Some(stored.clone())));
+        repo.expect_update()
+            .times(2)
+            .returning(move |updated, expected, contacts, addresses| {
+                assert_eq!(
+                    (expected, updated.version, contacts, addresses),
+                    (1, 2, false, false)
+                );
+                let mut n = counter.lock().unwrap();
+                *n += 1;
+                if *n == 1 {
+                    Err(RepositoryError::VersionConflict)
+                } else {
+                    Ok(())
+                }
+            });
         let (events, seen) = recording_events();
-        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), events, clock());
+        let service: Svc = CustomerService::new(
+            repo,
+            MockCustomerSearch::new(),
+            quiet_cache(),
+            events,
+            clock(),
+        );
         let changes = CustomerChangesDraft {
             name: Some("ТОО Бета".into()),
             status: Some(CustomerStatus::Active),
@@ -534,7 +701,10 @@ mod tests {
         }
         .parse()
         .unwrap();
-        let updated = service.update(scope(), actor(), customer.id, changes).await.unwrap();
+        let updated = service
+            .update(scope(), actor(), customer.id, changes)
+            .await
+            .unwrap();
         assert_eq!(updated.name, "ТОО Бета");
         assert_eq!(*attempts.lock().unwrap(), 2);
         let seen = seen.lock().unwrap();
@@ -554,13 +724,25 @@ mod tests {
     async fn update_gives_up_after_repeated_conflicts() {
         let customer = existing(scope()).await;
         let mut repo = MockCustomerRepository::new();
-        repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
+        repo.expect_get()
+            .returning(move |_, _| Ok(Some(customer.clone())));
         repo.expect_update()
             .times(UPDATE_ATTEMPTS)
             .returning(|_, _, _, _| Err(RepositoryError::VersionConflict));
-        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), recording_events().0, clock());
+        let service: Svc = CustomerService::new(
+            repo,
+            MockCustomerSearch::new(),
+            quiet_cache(),
+            recording_events().0,
+            clock(),
+        );
         let result = service
-            .update(scope(), actor(), CustomerId::new(), CustomerChanges::default())
+            .update(
+                scope(),
+                actor(),
+                CustomerId::new(),
+                CustomerChanges::default(),
+            )
             .await;
         assert!(matches!(result, Err(CustomerError::Contention)));
     }
@@ -569,14 +751,24 @@ mod tests {
     async fn update_refuses_a_bin_on_an_individual() {
         let customer = existing(scope()).await;
         let mut repo = MockCustomerRepository::new();
-        repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
+        repo.expect_get()
+            .returning(move |_, _| Ok(Some(customer.clone())));
         repo.expect_update().never();
-        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), recording_events().0, clock());
+        let service: Svc = CustomerService::new(
+            repo,
+            MockCustomerSearch::new(),
+            quiet_cache(),
+            recording_events().0,
+            clock(),
+        );
         let changes = CustomerChanges {
             customer_type: Some(CustomerType::Individual),
             ..Default::default()
         };
-        match service.update(scope(), actor(), CustomerId::new(), changes).await {
+        match service
+            .update(scope(), actor(), CustomerId::new(), changes)
+            .await
+        {
             Err(CustomerError::Invalid(errors)) => assert_eq!(errors.errors()[0].field, "type"),
             other => panic!("expected invalid, got {other:?}"),
         }
@@ -587,28 +779,58 @@ mod tests {
         let customer = existing(scope()).await;
         let id = customer.id;
         let mut repo = MockCustomerRepository::new();
-        repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
+        repo.expect_get()
+            .returning(move |_, _| Ok(Some(customer.clone())));
         repo.expect_delete().times(1).returning(|_, _| Ok(true));
         let mut cache = MockCustomerCache::new();
-        cache.expect_invalidate().with(always(), mockall::predicate::eq(id)).times(1).returning(|_, _| Ok(()));
+        cache
+            .expect_invalidate()
+            .with(always(), mockall::predicate::eq(id))
+            .times(1)
+            .returning(|_, _| Ok(()));
         let mut events = MockEventPublisher::new();
-        events.expect_publish().times(1).returning(|_| Err(PublishError("broker down".into())));
-        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), cache, events, clock());
+        events
+            .expect_publish()
+            .times(1)
+            .returning(|_| Err(PublishError("broker down".into())));
+        let service: Svc =
+            CustomerService::new(repo, MockCustomerSearch::new(), cache, events, clock());
         service.delete(scope(), actor(), id).await.unwrap();
 
         let mut repo = MockCustomerRepository::new();
         repo.expect_get().returning(|_, _| Ok(None));
         repo.expect_delete().never();
-        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), recording_events().0, clock());
-        assert!(matches!(service.delete(scope(), actor(), id).await, Err(CustomerError::NotFound)));
+        let service: Svc = CustomerService::new(
+            repo,
+            MockCustomerSearch::new(),
+            quiet_cache(),
+            recording_events().0,
+            clock(),
+        );
+        assert!(matches!(
+            service.delete(scope(), actor(), id).await,
+            Err(CustomerError::NotFound)
+        ));
     }
 
     #[tokio::test]
     async fn storage_failures_become_internal_errors() {
         let mut search = MockCustomerSearch::new();
-        search.expect_search().returning(|_, _| Err(RepositoryError::Unexpected("connection reset".into())));
-        let service: Svc = CustomerService::new(MockCustomerRepository::new(), search, quiet_cache(), recording_events().0, clock());
-        let result = service.list(scope(), &crate::query::CustomerQuery::default()).await;
-        assert!(matches!(result, Err(CustomerError::Internal(m)) if m.contains("connection reset")));
+        search
+            .expect_search()
+            .returning(|_, _| Err(RepositoryError::Unexpected("connection reset".into())));
+        let service: Svc = CustomerService::new(
+            MockCustomerRepository::new(),
+            search,
+            quiet_cache(),
+            recording_events().0,
+            clock(),
+        );
+        let result = service
+            .list(scope(), &crate::query::CustomerQuery::default())
+            .await;
+        assert!(
+            matches!(result, Err(CustomerError::Internal(m)) if m.contains("connection reset"))
+        );
     }
 }

@@ -12,11 +12,13 @@ use customers_domain::{Customer, CustomerId, Scope};
 /// How long a customer stays cached (the spec's 10 minutes).
 pub const CUSTOMER_TTL: Duration = Duration::from_secs(600);
 
+type Entries = HashMap<(Scope, CustomerId), (Instant, Customer)>;
+
 /// A bounded map of customers with a time to live. Keys include the organization and
 /// workspace, so one tenant can never be served another's entry.
 #[derive(Debug)]
 pub struct InMemoryCache {
-    entries: Mutex<HashMap<(Scope, CustomerId), (Instant, Customer)>>,
+    entries: Mutex<Entries>,
     ttl: Duration,
     capacity: usize,
 }
@@ -37,8 +39,10 @@ impl InMemoryCache {
         }
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<(Scope, CustomerId), (Instant, Customer)>>, CacheError> {
-        self.entries.lock().map_err(|_| CacheError("cache lock poisoned".into()))
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Entries>, CacheError> {
+        self.entries
+            .lock()
+            .map_err(|_| CacheError("cache lock poisoned".into()))
     }
 }
 
@@ -65,7 +69,10 @@ impl CustomerCache for InMemoryCache {
                 entries.clear();
             }
         }
-        entries.insert((customer.scope(), customer.id), (Instant::now() + self.ttl, customer.clone()));
+        entries.insert(
+            (customer.scope(), customer.id),
+            (Instant::now() + self.ttl, customer.clone()),
+        );
         Ok(())
     }
 

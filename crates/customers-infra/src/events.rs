@@ -32,14 +32,20 @@ impl RecordingPublisher {
 
     /// The recorded events, oldest first.
     pub fn recorded(&self) -> Vec<EventEnvelope> {
-        self.recent.lock().map(|r| r.iter().cloned().collect()).unwrap_or_default()
+        self.recent
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
 #[async_trait]
 impl EventPublisher for RecordingPublisher {
     async fn publish(&self, events: Vec<EventEnvelope>) -> Result<(), PublishError> {
-        let mut recent = self.recent.lock().map_err(|_| PublishError("publisher lock poisoned".into()))?;
+        let mut recent = self
+            .recent
+            .lock()
+            .map_err(|_| PublishError("publisher lock poisoned".into()))?;
         for event in events {
             tracing::info!(
                 target: "customers::events",

@@ -16,6 +16,6 @@ pub mod testing;
 
 pub use cache::InMemoryCache;
 pub use db::{connect, migrate};
-pub use sea_orm::{DatabaseConnection, DbErr};
 pub use events::RecordingPublisher;
 pub use repository::SeaRepository;
+pub use sea_orm::{DatabaseConnection, DbErr};

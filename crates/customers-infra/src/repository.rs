@@ -7,7 +7,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, SqlErr, TransactionTrait, Value,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, SqlErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
@@ -16,8 +17,8 @@ use customers_domain::ports::{CustomerRepository, CustomerSearch, RepositoryErro
 use customers_domain::query::{CustomerQuery, Page, SortField, SortOrder};
 use customers_domain::values::{Bin, Email, Iin, Phone};
 use customers_domain::{
-    AddressId, ContactId, Customer, CustomerAddress, CustomerContact, CustomerId, OrganizationId, Scope, UniqueField,
-    UserId, WorkspaceId,
+    AddressId, ContactId, Customer, CustomerAddress, CustomerContact, CustomerId, OrganizationId,
+    Scope, UniqueField, UserId, WorkspaceId,
 };
 
 use crate::sql::{Codec, Sql, corrupt, like_escape};
@@ -53,26 +54,59 @@ impl SeaRepository {
         &self.db
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads first cannot wait for the lock later
+    /// and fails with "database is locked" under concurrent writes.
+    async fn begin_write(&self) -> Result<DatabaseTransaction, RepositoryError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        self.db.begin_with_options(options).await.map_err(db_error)
+    }
+
     fn customer_values(&self, c: &Customer) -> Vec<(&'static str, Value)> {
         let k = &self.codec;
         vec![
             ("type", k.text(c.customer_type.as_str())),
             ("status", k.text(c.status.as_str())),
             ("name", k.text(c.name.clone())),
+            ("name_key", k.text(fold_case(&c.name))),
             ("email", k.text(c.email.as_str())),
-            ("phone", k.opt_text(c.phone.as_ref().map(|p| p.as_str().to_owned()))),
-            ("iin", k.opt_text(c.iin.as_ref().map(|v| v.as_str().to_owned()))),
-            ("bin", k.opt_text(c.bin.as_ref().map(|v| v.as_str().to_owned()))),
+            (
+                "phone",
+                k.opt_text(c.phone.as_ref().map(|p| p.as_str().to_owned())),
+            ),
+            (
+                "iin",
+                k.opt_text(c.iin.as_ref().map(|v| v.as_str().to_owned())),
+            ),
+            (
+                "bin",
+                k.opt_text(c.bin.as_ref().map(|v| v.as_str().to_owned())),
+            ),
             ("company_name", k.opt_text(c.company_name.clone())),
-            ("company_size", k.opt_text(c.company_size.map(|s| s.as_str()))),
+            (
+                "company_size",
+                k.opt_text(c.company_size.map(|s| s.as_str())),
+            ),
             ("industry", k.opt_text(c.industry.clone())),
-            ("industry_key", k.opt_text(c.industry.as_deref().map(fold_case))),
+            (
+                "industry_key",
+                k.opt_text(c.industry.as_deref().map(fold_case)),
+            ),
             ("credit_limit", k.money(c.credit_limit)),
             ("current_balance", k.money(c.current_balance)),
-            ("custom_fields", k.json(c.custom_fields.clone().map(serde_json::Value::Object))),
+            (
+                "custom_fields",
+                k.json(c.custom_fields.clone().map(serde_json::Value::Object)),
+            ),
             ("tags", k.json(Some(serde_json::json!(c.tags)))),
             ("lead_source", k.opt_text(c.lead_source.clone())),
-            ("lead_source_key", k.opt_text(c.lead_source.as_deref().map(fold_case))),
+            (
+                "lead_source_key",
+                k.opt_text(c.lead_source.as_deref().map(fold_case)),
+            ),
             ("first_purchase_date", k.opt_time(c.first_purchase_date)),
             ("last_purchase_date", k.opt_time(c.last_purchase_date)),
             ("total_purchases", k.money(c.total_purchases)),
@@ -90,12 +124,19 @@ impl SeaRepository {
 
     fn insert_sql(&self, table: &str, columns: Vec<(&'static str, Value)>) -> Sql {
         let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-        let mut sql = self.codec.sql(&format!("INSERT INTO {table} ({}) VALUES ", names.join(", ")));
+        let mut sql = self.codec.sql(&format!(
+            "INSERT INTO {table} ({}) VALUES ",
+            names.join(", ")
+        ));
         sql.bind_list(columns.into_iter().map(|(_, value)| value));
         sql
     }
 
-    async fn insert_children(&self, txn: &DatabaseTransaction, customer: &Customer) -> Result<(), RepositoryError> {
+    async fn insert_children(
+        &self,
+        txn: &DatabaseTransaction,
+        customer: &Customer,
+    ) -> Result<(), RepositoryError> {
         let k = &self.codec;
         for (position, c) in customer.contacts.iter().enumerate() {
             let sql = self.insert_sql(
@@ -111,10 +152,16 @@ impl SeaRepository {
                     ("department", k.opt_text(c.department.clone())),
                     ("email", k.text(c.email.as_str())),
                     ("phone", k.text(c.phone.as_str())),
-                    ("mobile_phone", k.opt_text(c.mobile_phone.as_ref().map(|p| p.as_str().to_owned()))),
+                    (
+                        "mobile_phone",
+                        k.opt_text(c.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
+                    ),
                     ("is_primary", k.bool(c.is_primary)),
                     ("is_decision_maker", k.bool(c.is_decision_maker)),
-                    ("social_media", k.json(c.social_media.as_ref().map(|s| serde_json::json!(s)))),
+                    (
+                        "social_media",
+                        k.json(c.social_media.as_ref().map(|s| serde_json::json!(s))),
+                    ),
                     ("notes", k.opt_text(c.notes.clone())),
                     ("created_at", k.time(c.created_at)),
                     ("updated_at", k.time(c.updated_at)),
@@ -140,9 +187,18 @@ impl SeaRepository {
                     ("country", k.text(a.country.clone())),
                     ("is_primary", k.bool(a.is_primary)),
                     ("contact_name", k.opt_text(a.contact_name.clone())),
-                    ("contact_phone", k.opt_text(a.contact_phone.as_ref().map(|p| p.as_str().to_owned()))),
-                    ("delivery_instructions", k.opt_text(a.delivery_instructions.clone())),
-                    ("coordinates", k.json(a.coordinates.map(|c| serde_json::json!(c)))),
+                    (
+                        "contact_phone",
+                        k.opt_text(a.contact_phone.as_ref().map(|p| p.as_str().to_owned())),
+                    ),
+                    (
+                        "delivery_instructions",
+                        k.opt_text(a.delivery_instructions.clone()),
+                    ),
+                    (
+                        "coordinates",
+                        k.json(a.coordinates.map(|c| serde_json::json!(c))),
+                    ),
                     ("created_at", k.time(a.created_at)),
                     ("updated_at", k.time(a.updated_at)),
                 ],
@@ -152,7 +208,11 @@ impl SeaRepository {
         Ok(())
     }
 
-    async fn replace_tags(&self, txn: &DatabaseTransaction, customer: &Customer) -> Result<(), RepositoryError> {
+    async fn replace_tags(
+        &self,
+        txn: &DatabaseTransaction,
+        customer: &Customer,
+    ) -> Result<(), RepositoryError> {
         let k = &self.codec;
         let mut delete = k.sql("DELETE FROM customer_tags WHERE customer_id = ");
         delete.bind(k.uuid(customer.id));
@@ -160,7 +220,10 @@ impl SeaRepository {
         for tag in &customer.tags {
             let sql = self.insert_sql(
                 "customer_tags",
-                vec![("customer_id", k.uuid(customer.id)), ("tag_key", k.text(fold_case(tag)))],
+                vec![
+                    ("customer_id", k.uuid(customer.id)),
+                    ("tag_key", k.text(fold_case(tag))),
+                ],
             );
             txn.execute_raw(sql.build()).await.map_err(db_error)?;
         }
@@ -174,7 +237,9 @@ impl SeaRepository {
         tables: &[&str],
     ) -> Result<(), RepositoryError> {
         for table in tables {
-            let mut sql = self.codec.sql(&format!("DELETE FROM {table} WHERE customer_id = "));
+            let mut sql = self
+                .codec
+                .sql(&format!("DELETE FROM {table} WHERE customer_id = "));
             sql.bind(self.codec.uuid(id));
             txn.execute_raw(sql.build()).await.map_err(db_error)?;
         }
@@ -189,7 +254,11 @@ impl SeaRepository {
     }
 
     /// Loads the customers of `rows` with their contacts and addresses, keeping row order.
-    async fn hydrate<C: ConnectionTrait>(&self, conn: &C, rows: Vec<QueryResult>) -> Result<Vec<Customer>, RepositoryError> {
+    async fn hydrate<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        rows: Vec<QueryResult>,
+    ) -> Result<Vec<Customer>, RepositoryError> {
         let mut customers = rows
             .iter()
             .map(|row| self.read_customer(row))
@@ -199,22 +268,29 @@ impl SeaRepository {
         }
         let ids: Vec<Value> = customers.iter().map(|c| self.codec.uuid(c.id)).collect();
         let mut contacts: HashMap<CustomerId, Vec<CustomerContact>> = HashMap::new();
-        let mut sql = self
-            .codec
-            .sql(&format!("SELECT {CONTACT_COLUMNS} FROM customer_contacts WHERE customer_id IN "));
-        sql.bind_list(ids.clone()).push(" ORDER BY customer_id, position");
+        let mut sql = self.codec.sql(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM customer_contacts WHERE customer_id IN "
+        ));
+        sql.bind_list(ids.clone())
+            .push(" ORDER BY customer_id, position");
         for row in conn.query_all_raw(sql.build()).await.map_err(db_error)? {
             let contact = self.read_contact(&row)?;
-            contacts.entry(contact.customer_id).or_default().push(contact);
+            contacts
+                .entry(contact.customer_id)
+                .or_default()
+                .push(contact);
         }
         let mut addresses: HashMap<CustomerId, Vec<CustomerAddress>> = HashMap::new();
-        let mut sql = self
-            .codec
-            .sql(&format!("SELECT {ADDRESS_COLUMNS} FROM customer_addresses WHERE customer_id IN "));
+        let mut sql = self.codec.sql(&format!(
+            "SELECT {ADDRESS_COLUMNS} FROM customer_addresses WHERE customer_id IN "
+        ));
         sql.bind_list(ids).push(" ORDER BY customer_id, position");
         for row in conn.query_all_raw(sql.build()).await.map_err(db_error)? {
             let address = self.read_address(&row)?;
-            addresses.entry(address.customer_id).or_default().push(address);
+            addresses
+                .entry(address.customer_id)
+                .or_default()
+                .push(address);
         }
         for customer in &mut customers {
             customer.contacts = contacts.remove(&customer.id).unwrap_or_default();
@@ -228,7 +304,9 @@ impl SeaRepository {
         let text = |col: &str| k.get::<String>(row, col);
         let opt_text = |col: &str| k.get::<Option<String>>(row, col);
         let tags = match k.get_json(row, "tags")? {
-            Some(value) => serde_json::from_value::<Vec<String>>(value).map_err(|e| corrupt("tags", e))?,
+            Some(value) => {
+                serde_json::from_value::<Vec<String>>(value).map_err(|e| corrupt("tags", e))?
+            }
             None => Vec::new(),
         };
         let custom_fields = match k.get_json(row, "custom_fields")? {
@@ -269,7 +347,8 @@ impl SeaRepository {
             purchase_count: i32::try_from(read_int(k, row, "purchase_count")?)
                 .map_err(|e| corrupt("purchase_count", e))?,
             lifetime_value: k.get_money(row, "lifetime_value")?,
-            rating: customers_domain::Rating::parse(read_int(k, row, "rating")?).map_err(|e| corrupt("rating", e))?,
+            rating: customers_domain::Rating::parse(read_int(k, row, "rating")?)
+                .map_err(|e| corrupt("rating", e))?,
             assigned_to: k.get::<Option<Uuid>>(row, "assigned_to")?.map(UserId::from),
             is_active: k.get::<bool>(row, "is_active")?,
             contacts: Vec::new(),
@@ -293,8 +372,10 @@ impl SeaRepository {
             middle_name: opt_text("middle_name")?,
             position: opt_text("job_title")?,
             department: opt_text("department")?,
-            email: Email::parse(&k.get::<String>(row, "email")?).map_err(|e| corrupt("email", e))?,
-            phone: Phone::parse(&k.get::<String>(row, "phone")?).map_err(|e| corrupt("phone", e))?,
+            email: Email::parse(&k.get::<String>(row, "email")?)
+                .map_err(|e| corrupt("email", e))?,
+            phone: Phone::parse(&k.get::<String>(row, "phone")?)
+                .map_err(|e| corrupt("phone", e))?,
             mobile_phone: opt_text("mobile_phone")?
                 .map(|v| Phone::parse(&v).map_err(|e| corrupt("mobile_phone", e)))
                 .transpose()?,
@@ -317,7 +398,10 @@ impl SeaRepository {
         Ok(CustomerAddress {
             id: AddressId::from(k.get::<Uuid>(row, "id")?),
             customer_id: CustomerId::from(k.get::<Uuid>(row, "customer_id")?),
-            address_type: k.get::<String>(row, "type")?.parse().map_err(|e| corrupt("type", e))?,
+            address_type: k
+                .get::<String>(row, "type")?
+                .parse()
+                .map_err(|e| corrupt("type", e))?,
             street: k.get(row, "street")?,
             building: opt_text("building")?,
             apartment: opt_text("apartment")?,
@@ -367,7 +451,8 @@ impl SeaRepository {
                 .push(")");
         }
         if let Some(industry) = &f.industry {
-            sql.push(" AND c.industry_key = ").bind(k.text(industry.clone()));
+            sql.push(" AND c.industry_key = ")
+                .bind(k.text(industry.clone()));
         }
         if let Some(city) = &f.city {
             sql.push(" AND EXISTS (SELECT 1 FROM customer_addresses a WHERE a.customer_id = c.id AND a.city_key = ")
@@ -381,7 +466,8 @@ impl SeaRepository {
             sql.push(" AND c.is_active = ").bind(k.bool(active));
         }
         if let Some(source) = &f.lead_source {
-            sql.push(" AND c.lead_source_key = ").bind(k.text(source.clone()));
+            sql.push(" AND c.lead_source_key = ")
+                .bind(k.text(source.clone()));
         }
         if !f.tags.is_empty() {
             sql.push(" AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag_key IN ")
@@ -389,10 +475,12 @@ impl SeaRepository {
                 .push(")");
         }
         if let Some(min) = f.min_purchases {
-            sql.push(" AND c.total_purchases >= ").bind(k.decimal(min, true));
+            sql.push(" AND c.total_purchases >= ")
+                .bind(k.decimal(min, true));
         }
         if let Some(max) = f.max_purchases {
-            sql.push(" AND c.total_purchases <= ").bind(k.decimal(max, false));
+            sql.push(" AND c.total_purchases <= ")
+                .bind(k.decimal(max, false));
         }
         if let Some(from) = f.created_from {
             sql.push(" AND c.created_at >= ").bind(k.time(from));
@@ -417,7 +505,11 @@ fn db_error(err: DbErr) -> RepositoryError {
         // PostgreSQL names the index (ux_customers_org_email); SQLite names the columns
         // (customers.organization_id, customers.email).
         for (field, index, column) in [
-            (UniqueField::Email, "ux_customers_org_email", "customers.email"),
+            (
+                UniqueField::Email,
+                "ux_customers_org_email",
+                "customers.email",
+            ),
             (UniqueField::Iin, "ux_customers_org_iin", "customers.iin"),
             (UniqueField::Bin, "ux_customers_org_bin", "customers.bin"),
         ] {
@@ -429,11 +521,11 @@ fn db_error(err: DbErr) -> RepositoryError {
     RepositoryError::Unexpected(err.to_string())
 }
 
-fn order_by(sort_by: SortField, order: SortOrder) -> String {
+fn order_by(codec: &Codec, sort_by: SortField, order: SortOrder) -> String {
     let column = match sort_by {
         SortField::CreatedAt => "c.created_at",
         SortField::UpdatedAt => "c.updated_at",
-        SortField::Name => "c.name",
+        SortField::Name => "c.name_key",
         SortField::TotalPurchases => "c.total_purchases",
         SortField::Rating => "c.rating",
     };
@@ -441,14 +533,20 @@ fn order_by(sort_by: SortField, order: SortOrder) -> String {
         SortOrder::Asc => "ASC",
         SortOrder::Desc => "DESC",
     };
-    format!(" ORDER BY {column} {dir}, c.id {dir}")
+    // Text sorts by code point on both backends (PostgreSQL's default collation depends on
+    // the server's locale).
+    let collate = match (sort_by, codec.backend()) {
+        (SortField::Name, sea_orm::DbBackend::Postgres) => " COLLATE \"C\"",
+        _ => "",
+    };
+    format!(" ORDER BY {column}{collate} {dir}, c.id {dir}")
 }
 
 #[async_trait]
 impl CustomerRepository for SeaRepository {
     async fn insert(&self, customer: &Customer) -> Result<(), RepositoryError> {
         let k = &self.codec;
-        let txn = self.db.begin().await.map_err(db_error)?;
+        let txn = self.begin_write().await?;
         let mut columns = vec![
             ("id", k.uuid(customer.id)),
             ("organization_id", k.uuid(customer.organization_id)),
@@ -466,7 +564,9 @@ impl CustomerRepository for SeaRepository {
     }
 
     async fn get(&self, scope: Scope, id: CustomerId) -> Result<Option<Customer>, RepositoryError> {
-        let mut sql = self.codec.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
+        let mut sql = self.codec.sql(&format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "
+        ));
         self.scope_condition(&mut sql, scope);
         sql.push(" AND c.id = ").bind(self.codec.uuid(id));
         let rows = self.db.query_all_raw(sql.build()).await.map_err(db_error)?;
@@ -481,7 +581,7 @@ impl CustomerRepository for SeaRepository {
         replace_addresses: bool,
     ) -> Result<(), RepositoryError> {
         let k = &self.codec;
-        let txn = self.db.begin().await.map_err(db_error)?;
+        let txn = self.begin_write().await?;
         let mut sql = k.sql("UPDATE customers SET ");
         for (i, (column, value)) in self.customer_values(customer).into_iter().enumerate() {
             if i > 0 {
@@ -527,7 +627,7 @@ impl CustomerRepository for SeaRepository {
 
     async fn delete(&self, scope: Scope, id: CustomerId) -> Result<bool, RepositoryError> {
         let k = &self.codec;
-        let txn = self.db.begin().await.map_err(db_error)?;
+        let txn = self.begin_write().await?;
         let mut sql = k.sql("DELETE FROM customers WHERE organization_id = ");
         sql.bind(k.uuid(scope.organization_id))
             .push(" AND workspace_id = ")
@@ -538,17 +638,32 @@ impl CustomerRepository for SeaRepository {
         let mut exists = k.sql("SELECT c.id FROM customers c WHERE ");
         self.scope_condition(&mut exists, scope);
         exists.push(" AND c.id = ").bind(k.uuid(id));
-        if txn.query_one_raw(exists.build()).await.map_err(db_error)?.is_none() {
+        if txn
+            .query_one_raw(exists.build())
+            .await
+            .map_err(db_error)?
+            .is_none()
+        {
             txn.rollback().await.map_err(db_error)?;
             return Ok(false);
         }
         self.delete_children(
             &txn,
             id,
-            &["customer_contacts", "customer_addresses", "customer_tags", "customer_notes"],
+            &[
+                "customer_contacts",
+                "customer_addresses",
+                "customer_tags",
+                "customer_notes",
+            ],
         )
         .await?;
-        let deleted = txn.execute_raw(sql.build()).await.map_err(db_error)?.rows_affected() > 0;
+        let deleted = txn
+            .execute_raw(sql.build())
+            .await
+            .map_err(db_error)?
+            .rows_affected()
+            > 0;
         txn.commit().await.map_err(db_error)?;
         Ok(deleted)
     }
@@ -569,10 +684,10 @@ impl CustomerRepository for SeaRepository {
             UniqueField::Email => value.trim().to_lowercase(),
             _ => value.trim().to_owned(),
         };
-        let mut sql = k.sql(&format!(
-            "SELECT c.id, c.organization_id, c.workspace_id FROM customers c WHERE c.organization_id = "
-        ));
-        sql.bind(k.uuid(organization)).push(&format!(" AND c.{column} = ")).bind(k.text(value));
+        let mut sql = k.sql("SELECT c.id, c.organization_id, c.workspace_id FROM customers c WHERE c.organization_id = ");
+        sql.bind(k.uuid(organization))
+            .push(&format!(" AND c.{column} = "))
+            .bind(k.text(value));
         let Some(row) = self.db.query_one_raw(sql.build()).await.map_err(db_error)? else {
             return Ok(None);
         };
@@ -590,21 +705,32 @@ impl CustomerRepository for SeaRepository {
 
 #[async_trait]
 impl CustomerSearch for SeaRepository {
-    async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<Page<Customer>, RepositoryError> {
+    async fn search(
+        &self,
+        scope: Scope,
+        query: &CustomerQuery,
+    ) -> Result<Page<Customer>, RepositoryError> {
         let k = &self.codec;
         let mut count = k.sql("SELECT COUNT(*) AS total FROM customers c WHERE ");
         self.scope_condition(&mut count, scope);
         self.filter_conditions(&mut count, query);
-        let total = match self.db.query_one_raw(count.build()).await.map_err(db_error)? {
+        let total = match self
+            .db
+            .query_one_raw(count.build())
+            .await
+            .map_err(db_error)?
+        {
             Some(row) => u64::try_from(read_int(k, &row, "total")?).unwrap_or(0),
             None => 0,
         };
         let mut items = Vec::new();
         if total > query.offset() {
-            let mut sql = k.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
+            let mut sql = k.sql(&format!(
+                "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "
+            ));
             self.scope_condition(&mut sql, scope);
             self.filter_conditions(&mut sql, query);
-            sql.push(&order_by(query.sort_by, query.sort_order))
+            sql.push(&order_by(k, query.sort_by, query.sort_order))
                 .push(" LIMIT ")
                 .bind(k.int(query.limit.into()))
                 .push(" OFFSET ")

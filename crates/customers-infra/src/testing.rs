@@ -54,7 +54,8 @@ impl TestDatabase {
                 )
             }
             Backend::Postgres => {
-                let admin_url = std::env::var("CUSTOMERS_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned());
+                let admin_url = std::env::var("CUSTOMERS_TEST_PG_URL")
+                    .unwrap_or_else(|_| DEFAULT_PG_URL.to_owned());
                 let name = format!("customers_test_{suffix}");
                 let admin = connect(&admin_url).await.unwrap_or_else(|e| {
                     panic!("cannot reach the test PostgreSQL at {admin_url} ({e}); run the suite with scripts/test.sh")
@@ -68,8 +69,12 @@ impl TestDatabase {
                 (url, Cleanup::Postgres { admin_url, name })
             }
         };
-        let connection = connect(&url).await.unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
-        migrate(&connection).await.unwrap_or_else(|e| panic!("migrations failed on {url}: {e}"));
+        let connection = connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+        migrate(&connection)
+            .await
+            .unwrap_or_else(|e| panic!("migrations failed on {url}: {e}"));
         Self {
             url,
             connection,
@@ -91,12 +96,16 @@ impl Drop for TestDatabase {
                 // that it works from any test runtime.
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 let _ = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
                     if let Ok(runtime) = runtime {
                         runtime.block_on(async {
                             if let Ok(admin) = connect(&admin_url).await {
                                 let _ = admin
-                                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                                    .execute_unprepared(&format!(
+                                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                    ))
                                     .await;
                                 let _ = admin.close().await;
                             }
@@ -111,7 +120,9 @@ impl Drop for TestDatabase {
 
 /// The URL with its database name replaced.
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let base = match base.rfind('/') {
         Some(at) if at > base.find("//").map_or(0, |i| i + 1) => &base[..at],
         _ => base,
@@ -130,6 +141,9 @@ mod tests {
             super::replace_database("postgres://u:p@h:5432/postgres?sslmode=disable", "x"),
             "postgres://u:p@h:5432/x?sslmode=disable"
         );
-        assert_eq!(super::replace_database("postgres://h", "x"), "postgres://h/x");
+        assert_eq!(
+            super::replace_database("postgres://h", "x"),
+            "postgres://h/x"
+        );
     }
 }

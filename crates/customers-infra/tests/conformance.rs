@@ -20,11 +20,13 @@ use uuid::Uuid;
 
 use customers_domain::commands::{AddressDraft, ContactDraft, CustomerDraft, SocialMediaDraft};
 use customers_domain::ports::{CustomerRepository, CustomerSearch, RepositoryError};
-use customers_domain::query::{CustomerFilter, CustomerQuery, Page, SearchTerm, SortField, SortOrder};
+use customers_domain::query::{
+    CustomerFilter, CustomerQuery, Page, SearchTerm, SortField, SortOrder,
+};
 use customers_domain::values::tax_id::control_digit;
 use customers_domain::{
-    AddressType, CompanySize, Coordinates, Customer, CustomerId, CustomerStatus, CustomerType, Money, OrganizationId,
-    Rating, Scope, UniqueField, UserId, WorkspaceId,
+    AddressType, CompanySize, Coordinates, Customer, CustomerId, CustomerStatus, CustomerType,
+    Money, OrganizationId, Rating, Scope, UniqueField, UserId, WorkspaceId,
 };
 use customers_infra::SeaRepository;
 use customers_infra::testing::{Backend, TestDatabase};
@@ -129,7 +131,8 @@ fn tax_id(first_eleven: &str) -> String {
         .collect::<Vec<_>>()
         .try_into()
         .unwrap();
-    let control = control_digit(&digits).unwrap_or_else(|| panic!("{first_eleven} is never issued"));
+    let control =
+        control_digit(&digits).unwrap_or_else(|| panic!("{first_eleven} is never issued"));
     format!("{first_eleven}{control}")
 }
 
@@ -145,7 +148,9 @@ fn individual(name: &str, email: &str) -> CustomerDraft {
 
 /// The customer `CustomerService::create` would store for `draft` in `scope` at `now`.
 fn build_at(scope: Scope, draft: CustomerDraft, now: OffsetDateTime) -> Customer {
-    let input = draft.parse().unwrap_or_else(|e| panic!("invalid test draft: {e}"));
+    let input = draft
+        .parse()
+        .unwrap_or_else(|e| panic!("invalid test draft: {e}"));
     let id = CustomerId::new();
     let actor = UserId::new();
     Customer {
@@ -175,8 +180,16 @@ fn build_at(scope: Scope, draft: CustomerDraft, now: OffsetDateTime) -> Customer
         rating: Rating::DEFAULT,
         assigned_to: input.assigned_to,
         is_active: true,
-        contacts: input.contacts.into_iter().map(|c| c.into_contact(id, now)).collect(),
-        addresses: input.addresses.into_iter().map(|a| a.into_address(id, now)).collect(),
+        contacts: input
+            .contacts
+            .into_iter()
+            .map(|c| c.into_contact(id, now))
+            .collect(),
+        addresses: input
+            .addresses
+            .into_iter()
+            .map(|a| a.into_address(id, now))
+            .collect(),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -212,7 +225,12 @@ fn full_contact(first_name: &str, email: &str, phone: &str, primary: bool) -> Co
 }
 
 /// An address with every optional field set.
-fn full_address(address_type: AddressType, city: &str, postal_code: &str, primary: bool) -> AddressDraft {
+fn full_address(
+    address_type: AddressType,
+    city: &str,
+    postal_code: &str,
+    primary: bool,
+) -> AddressDraft {
     AddressDraft {
         building: Some("2Б".into()),
         apartment: Some("офис 305".into()),
@@ -351,7 +369,11 @@ fn strings(items: &[&str]) -> Vec<String> {
 async fn count_rows(repo: &SeaRepository, table: &str, customer: CustomerId) -> i64 {
     let db = repo.connection();
     let backend = db.get_database_backend();
-    let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
     let statement = Statement::from_sql_and_values(
         backend,
         format!("SELECT COUNT(*) AS n FROM {table} WHERE customer_id = {placeholder}"),
@@ -364,7 +386,12 @@ async fn count_rows(repo: &SeaRepository, table: &str, customer: CustomerId) -> 
 /// Rows of the customer in each child table, by name.
 async fn children(repo: &SeaRepository, customer: CustomerId) -> Vec<(&'static str, i64)> {
     let mut out = Vec::new();
-    for table in ["customer_contacts", "customer_addresses", "customer_tags", "customer_notes"] {
+    for table in [
+        "customer_contacts",
+        "customer_addresses",
+        "customer_tags",
+        "customer_notes",
+    ] {
         out.push((table, count_rows(repo, table, customer).await));
     }
     out
@@ -393,7 +420,9 @@ async fn add_note(repo: &SeaRepository, customer: CustomerId) {
         (
             "INSERT INTO customer_notes (id, customer_id, author_id, body, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?)",
-            Value::BigInt(Some(i64::try_from(T0.unix_timestamp_nanos() / 1_000).unwrap())),
+            Value::BigInt(Some(
+                i64::try_from(T0.unix_timestamp_nanos() / 1_000).unwrap(),
+            )),
         )
     };
     let statement = Statement::from_sql_and_values(
@@ -446,11 +475,18 @@ async fn insert_and_get_round_trips_every_field(repo: SeaRepository) {
     assert_eq!(stored.tags, strings(&["VIP", "Алматы", "b2b", "опт"]));
     assert_eq!(stored.name, "ТОО «Альфа-Қазақстан»");
     assert_eq!(stored.created_at, T0);
-    assert_eq!(stored.created_at.unix_timestamp_nanos() % 1_000_000_000, 123_456_000);
+    assert_eq!(
+        stored.created_at.unix_timestamp_nanos() % 1_000_000_000,
+        123_456_000
+    );
     assert_eq!(stored.updated_at, customer.updated_at);
     assert_eq!(stored.first_purchase_date, customer.first_purchase_date);
     assert_eq!(stored.last_purchase_date, customer.last_purchase_date);
-    let contact_names: Vec<_> = stored.contacts.iter().map(|c| c.first_name.as_str()).collect();
+    let contact_names: Vec<_> = stored
+        .contacts
+        .iter()
+        .map(|c| c.first_name.as_str())
+        .collect();
     assert_eq!(contact_names, ["Асет", "Бауыржан", "Ержан"]);
     let cities: Vec<_> = stored.addresses.iter().map(|a| a.city.as_str()).collect();
     assert_eq!(cities, ["Астана", "Алматы", "Sydney"]);
@@ -492,7 +528,12 @@ async fn insert_and_get_round_trips_a_minimal_customer(repo: SeaRepository) {
                 phone: "87012345678".into(),
                 ..ContactDraft::default()
             }],
-            addresses: vec![AddressDraft::new(AddressType::Office, "ул. Сатпаева, 1", "Алматы", "050000")],
+            addresses: vec![AddressDraft::new(
+                AddressType::Office,
+                "ул. Сатпаева, 1",
+                "Алматы",
+                "050000",
+            )],
             ..company("Ab LLP", "ab@mail.kz")
         },
     );
@@ -518,7 +559,11 @@ async fn get_is_scoped_to_workspace_and_organization(repo: SeaRepository) {
     let other_workspace = Scope::new(scope.organization_id, WorkspaceId::new());
     let other_organization = Scope::new(OrganizationId::new(), scope.workspace_id);
     for foreign in [other_workspace, other_organization, new_scope()] {
-        assert_eq!(repo.get(foreign, customer.id).await.unwrap(), None, "{foreign:?}");
+        assert_eq!(
+            repo.get(foreign, customer.id).await.unwrap(),
+            None,
+            "{foreign:?}"
+        );
     }
     assert_eq!(repo.get(scope, CustomerId::new()).await.unwrap(), None);
     assert_eq!(repo.get(scope, customer.id).await.unwrap(), Some(customer));
@@ -577,12 +622,23 @@ async fn unique_fields_are_enforced_per_organization(repo: SeaRepository) {
     for (field, duplicate) in &cases {
         assert_duplicate(repo.insert(duplicate).await, *field);
         assert_eq!(get(&repo, duplicate).await, None, "{field:?}");
-        assert_eq!(children(&repo, duplicate.id).await, no_children(), "{field:?}");
+        assert_eq!(
+            children(&repo, duplicate.id).await,
+            no_children(),
+            "{field:?}"
+        );
     }
     for scope in [home, sibling] {
-        let page = repo.search(scope, &query(CustomerFilter::default())).await.unwrap();
+        let page = repo
+            .search(scope, &query(CustomerFilter::default()))
+            .await
+            .unwrap();
         let ids: Vec<_> = page.items.iter().map(|c| c.id).collect();
-        let expected = if scope == home { vec![existing.id] } else { vec![] };
+        let expected = if scope == home {
+            vec![existing.id]
+        } else {
+            vec![]
+        };
         assert_eq!(ids, expected);
     }
     assert_eq!(get(&repo, &existing).await, Some(existing.clone()));
@@ -601,7 +657,11 @@ async fn unique_fields_are_enforced_per_organization(repo: SeaRepository) {
 
     // Absent IINs and BINs never collide.
     for n in 0..3 {
-        insert(&repo, &build(home, company("No ids", &format!("noid{n}@alpha.kz")))).await;
+        insert(
+            &repo,
+            &build(home, company("No ids", &format!("noid{n}@alpha.kz"))),
+        )
+        .await;
     }
 }
 
@@ -667,14 +727,23 @@ async fn concurrent_inserts_with_the_same_email_have_one_winner(repo: SeaReposit
                     assert_eq!(get(&repo, &customer).await, None);
                     assert_eq!(children(&repo, customer.id).await, no_children());
                 }
-                Err(other) => panic!("{tasks} tasks: expected Ok or Duplicate(Email), got {other:?}"),
+                Err(other) => {
+                    panic!("{tasks} tasks: expected Ok or Duplicate(Email), got {other:?}")
+                }
             }
         }
-        assert_eq!(winners.len(), 1, "{tasks} tasks: winners {:?}", winners.iter().map(|c| &c.name).collect::<Vec<_>>());
+        assert_eq!(
+            winners.len(),
+            1,
+            "{tasks} tasks: winners {:?}",
+            winners.iter().map(|c| &c.name).collect::<Vec<_>>()
+        );
         let winner = &winners[0];
         assert_eq!(get(&repo, winner).await.as_ref(), Some(winner));
         assert_eq!(
-            repo.find_by_unique(org, UniqueField::Email, &email).await.unwrap(),
+            repo.find_by_unique(org, UniqueField::Email, &email)
+                .await
+                .unwrap(),
             Some((winner.scope(), winner.id))
         );
     }
@@ -706,10 +775,17 @@ async fn concurrent_updates_with_the_same_version_have_one_winner(repo: SeaRepos
             match result {
                 Ok(()) => winners.push(next),
                 Err(RepositoryError::VersionConflict) => {}
-                Err(other) => panic!("{tasks} tasks: expected Ok or VersionConflict, got {other:?}"),
+                Err(other) => {
+                    panic!("{tasks} tasks: expected Ok or VersionConflict, got {other:?}")
+                }
             }
         }
-        assert_eq!(winners.len(), 1, "{tasks} tasks: winners {:?}", winners.iter().map(|c| &c.name).collect::<Vec<_>>());
+        assert_eq!(
+            winners.len(),
+            1,
+            "{tasks} tasks: winners {:?}",
+            winners.iter().map(|c| &c.name).collect::<Vec<_>>()
+        );
         let winner = winners.pop().unwrap();
         assert_eq!(get(&repo, &v1).await, Some(winner.clone()), "{tasks} tasks");
         assert_eq!(count_rows(&repo, "customer_contacts", v1.id).await, 3);
@@ -730,7 +806,10 @@ async fn deletes_succeed_while_other_writes_run(repo: SeaRepository) {
                 CustomerDraft {
                     contacts: vec![full_contact("Асет", "aset@alpha.kz", "+77011111111", true)],
                     tags: vec!["victim".into()],
-                    ..company(&format!("Victim {round}-{i}"), &format!("victim{round}-{i}@alpha.kz"))
+                    ..company(
+                        &format!("Victim {round}-{i}"),
+                        &format!("victim{round}-{i}@alpha.kz"),
+                    )
                 },
             );
             insert(&repo, &victim).await;
@@ -749,7 +828,10 @@ async fn deletes_succeed_while_other_writes_run(repo: SeaRepository) {
                 scope,
                 CustomerDraft {
                     contacts: vec![full_contact("Дана", "dana@beta.kz", "+77014444444", true)],
-                    ..company(&format!("Newcomer {round}-{i}"), &format!("new{round}-{i}@beta.kz"))
+                    ..company(
+                        &format!("Newcomer {round}-{i}"),
+                        &format!("new{round}-{i}@beta.kz"),
+                    )
                 },
             );
             let (repo, barrier) = (repo.clone(), barrier.clone());
@@ -840,7 +922,12 @@ fn other_addresses(customer: &Customer) -> Vec<customers_domain::CustomerAddress
     let other = build(
         customer.scope(),
         CustomerDraft {
-            addresses: vec![full_address(AddressType::Warehouse, "Шымкент", "160000", true)],
+            addresses: vec![full_address(
+                AddressType::Warehouse,
+                "Шымкент",
+                "160000",
+                true,
+            )],
             ..company("x x", "x@x.kz")
         },
     );
@@ -893,10 +980,22 @@ async fn update_replaces_fields_and_children_only_when_flagged(repo: SeaReposito
     assert_eq!(get(&repo, &v1).await, Some(expected.clone()));
 
     // The search keys follow the new values.
-    assert_eq!(names(&repo, scope, search_filter("альфа")).await, Vec::<String>::new());
-    assert_eq!(names(&repo, scope, search_filter("сейткали")).await, ["Берик Сейткали"]);
-    assert_eq!(names(&repo, scope, search_filter("berik@mail")).await, ["Берик Сейткали"]);
-    assert_eq!(names(&repo, scope, search_filter("7012345678")).await, Vec::<String>::new());
+    assert_eq!(
+        names(&repo, scope, search_filter("альфа")).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names(&repo, scope, search_filter("сейткали")).await,
+        ["Берик Сейткали"]
+    );
+    assert_eq!(
+        names(&repo, scope, search_filter("berik@mail")).await,
+        ["Берик Сейткали"]
+    );
+    assert_eq!(
+        names(&repo, scope, search_filter("7012345678")).await,
+        Vec::<String>::new()
+    );
     let tag = |t: &str| CustomerFilter {
         tags: vec![t.into()],
         ..CustomerFilter::default()
@@ -907,8 +1006,14 @@ async fn update_replaces_fields_and_children_only_when_flagged(repo: SeaReposito
         industry: Some(i.into()),
         ..CustomerFilter::default()
     };
-    assert_eq!(names(&repo, scope, industry("retail")).await, Vec::<String>::new());
-    assert_eq!(names(&repo, scope, industry("СТРОИТЕЛЬСТВО")).await, ["Берик Сейткали"]);
+    assert_eq!(
+        names(&repo, scope, industry("retail")).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names(&repo, scope, industry("СТРОИТЕЛЬСТВО")).await,
+        ["Берик Сейткали"]
+    );
     let source = CustomerFilter {
         lead_source: Some("referral".into()),
         ..CustomerFilter::default()
@@ -941,8 +1046,14 @@ async fn update_replaces_fields_and_children_only_when_flagged(repo: SeaReposito
         city: Some(c.into()),
         ..CustomerFilter::default()
     };
-    assert_eq!(names(&repo, scope, city("алматы")).await, Vec::<String>::new());
-    assert_eq!(names(&repo, scope, city("шымкент")).await, ["Берик Сейткали"]);
+    assert_eq!(
+        names(&repo, scope, city("алматы")).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names(&repo, scope, city("шымкент")).await,
+        ["Берик Сейткали"]
+    );
 
     // Both replaced by nothing; tags cleared.
     let mut v5 = next_version(&expected, 5);
@@ -984,7 +1095,10 @@ async fn update_with_a_stale_version_conflicts_and_changes_nothing(repo: SeaRepo
         Err(RepositoryError::VersionConflict)
     ));
     assert_eq!(get(&repo, &v1).await, Some(v2.clone()));
-    assert_eq!(names(&repo, scope, search_filter("late")).await, Vec::<String>::new());
+    assert_eq!(
+        names(&repo, scope, search_filter("late")).await,
+        Vec::<String>::new()
+    );
     assert_eq!(
         repo.find_by_unique(scope.organization_id, UniqueField::Email, "late@alpha.kz")
             .await
@@ -1095,10 +1209,16 @@ async fn delete_removes_the_customer_and_its_children(repo: SeaRepository) {
     assert!(repo.delete(scope, doomed.id).await.unwrap());
     assert_eq!(get(&repo, &doomed).await, None);
     assert_eq!(children(&repo, doomed.id).await, no_children());
-    let page = repo.search(scope, &query(CustomerFilter::default())).await.unwrap();
+    let page = repo
+        .search(scope, &query(CustomerFilter::default()))
+        .await
+        .unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.items, vec![neighbour.clone()]);
-    assert_eq!(names(&repo, scope, search_filter("альфа")).await, Vec::<String>::new());
+    assert_eq!(
+        names(&repo, scope, search_filter("альфа")).await,
+        Vec::<String>::new()
+    );
     let city = CustomerFilter {
         city: Some("астана".into()),
         ..CustomerFilter::default()
@@ -1131,8 +1251,15 @@ async fn delete_of_a_missing_or_foreign_customer_returns_false(repo: SeaReposito
         Scope::new(OrganizationId::new(), scope.workspace_id),
         new_scope(),
     ] {
-        assert!(!repo.delete(foreign, customer.id).await.unwrap(), "{foreign:?}");
-        assert_eq!(get(&repo, &customer).await, Some(customer.clone()), "{foreign:?}");
+        assert!(
+            !repo.delete(foreign, customer.id).await.unwrap(),
+            "{foreign:?}"
+        );
+        assert_eq!(
+            get(&repo, &customer).await,
+            Some(customer.clone()),
+            "{foreign:?}"
+        );
     }
     assert_eq!(
         children(&repo, customer.id).await,
@@ -1175,15 +1302,36 @@ async fn find_by_unique_finds_by_each_field_with_its_scope(repo: SeaRepository) 
         async move { repo.find_by_unique(org, field, &value).await.unwrap() }
     };
 
-    assert_eq!(find(UniqueField::Email, "info@alpha.kz".into()).await, Some((first, alpha.id)));
-    assert_eq!(find(UniqueField::Email, " INFO@Alpha.KZ ".into()).await, Some((first, alpha.id)));
-    assert_eq!(find(UniqueField::Email, "Berik@BETA.kz".into()).await, Some((second, beta.id)));
-    assert_eq!(find(UniqueField::Iin, iin(40)).await, Some((first, alpha.id)));
-    assert_eq!(find(UniqueField::Iin, format!(" {} ", iin(41))).await, Some((second, beta.id)));
-    assert_eq!(find(UniqueField::Bin, bin(40)).await, Some((first, alpha.id)));
+    assert_eq!(
+        find(UniqueField::Email, "info@alpha.kz".into()).await,
+        Some((first, alpha.id))
+    );
+    assert_eq!(
+        find(UniqueField::Email, " INFO@Alpha.KZ ".into()).await,
+        Some((first, alpha.id))
+    );
+    assert_eq!(
+        find(UniqueField::Email, "Berik@BETA.kz".into()).await,
+        Some((second, beta.id))
+    );
+    assert_eq!(
+        find(UniqueField::Iin, iin(40)).await,
+        Some((first, alpha.id))
+    );
+    assert_eq!(
+        find(UniqueField::Iin, format!(" {} ", iin(41))).await,
+        Some((second, beta.id))
+    );
+    assert_eq!(
+        find(UniqueField::Bin, bin(40)).await,
+        Some((first, alpha.id))
+    );
 
     // Misses: unknown values, a value of another field, another organization.
-    assert_eq!(find(UniqueField::Email, "nobody@alpha.kz".into()).await, None);
+    assert_eq!(
+        find(UniqueField::Email, "nobody@alpha.kz".into()).await,
+        None
+    );
     assert_eq!(find(UniqueField::Iin, bin(40)).await, None);
     assert_eq!(find(UniqueField::Bin, iin(40)).await, None);
     assert_eq!(find(UniqueField::Bin, bin(41)).await, None);
@@ -1205,13 +1353,20 @@ async fn search_is_scoped_to_the_workspace(repo: SeaRepository) {
     let sibling = Scope::new(org, WorkspaceId::new());
     let stranger = Scope::new(OrganizationId::new(), home.workspace_id);
     let mut inserted = Vec::new();
-    for (scope, prefix, n) in [(home, "home", 3), (sibling, "sibling", 2), (stranger, "stranger", 4)] {
+    for (scope, prefix, n) in [
+        (home, "home", 3),
+        (sibling, "sibling", 2),
+        (stranger, "stranger", 4),
+    ] {
         for i in 0..n {
             let customer = build_at(
                 scope,
                 CustomerDraft {
                     tags: vec!["shared".into()],
-                    ..company(&format!("{prefix} {i} Альфа"), &format!("{prefix}{i}@alpha.kz"))
+                    ..company(
+                        &format!("{prefix} {i} Альфа"),
+                        &format!("{prefix}{i}@alpha.kz"),
+                    )
                 },
                 T0 + Duration::seconds(i),
             );
@@ -1219,17 +1374,33 @@ async fn search_is_scoped_to_the_workspace(repo: SeaRepository) {
             inserted.push(customer);
         }
     }
-    for (scope, prefix, n) in [(home, "home", 3), (sibling, "sibling", 2), (stranger, "stranger", 4)] {
-        let expected: Vec<String> = (0..n).rev().map(|i| format!("{prefix} {i} Альфа")).collect();
-        assert_eq!(names(&repo, scope, CustomerFilter::default()).await, expected);
+    for (scope, prefix, n) in [
+        (home, "home", 3),
+        (sibling, "sibling", 2),
+        (stranger, "stranger", 4),
+    ] {
+        let expected: Vec<String> = (0..n)
+            .rev()
+            .map(|i| format!("{prefix} {i} Альфа"))
+            .collect();
+        assert_eq!(
+            names(&repo, scope, CustomerFilter::default()).await,
+            expected
+        );
         let filtered = CustomerFilter {
             tags: vec!["shared".into()],
             ..search_filter("альфа")
         };
         assert_eq!(names(&repo, scope, filtered).await, expected);
     }
-    assert_eq!(names(&repo, new_scope(), CustomerFilter::default()).await, Vec::<String>::new());
-    let empty = repo.search(new_scope(), &query(CustomerFilter::default())).await.unwrap();
+    assert_eq!(
+        names(&repo, new_scope(), CustomerFilter::default()).await,
+        Vec::<String>::new()
+    );
+    let empty = repo
+        .search(new_scope(), &query(CustomerFilter::default()))
+        .await
+        .unwrap();
     assert_eq!((empty.total, empty.pages(), empty.items.len()), (0, 0, 0));
 }
 
@@ -1253,7 +1424,7 @@ async fn search_fixture(repo: &SeaRepository) -> Fixture {
         T0 + Duration::microseconds(2),
         T0 + Duration::seconds(3600),
     ];
-    let drafts = vec![
+    let drafts = [
         CustomerDraft {
             phone: Some("+77012345678".into()),
             bin: Some(bin(50)),
@@ -1261,7 +1432,12 @@ async fn search_fixture(repo: &SeaRepository) -> Fixture {
             status: Some(CustomerStatus::Active),
             industry: Some("Retail".into()),
             lead_source: Some("Website".into()),
-            addresses: vec![AddressDraft::new(AddressType::Billing, "пр. Абая, 1", "Алматы", "050000")],
+            addresses: vec![AddressDraft::new(
+                AddressType::Billing,
+                "пр. Абая, 1",
+                "Алматы",
+                "050000",
+            )],
             tags: vec!["VIP".into(), "Almaty".into()],
             assigned_to: Some(manager_one.into_uuid()),
             ..company("ТОО Альфа", "info@alpha.kz")
@@ -1272,7 +1448,12 @@ async fn search_fixture(repo: &SeaRepository) -> Fixture {
             status: Some(CustomerStatus::Lead),
             industry: Some("RETAIL".into()),
             lead_source: Some("Cold call".into()),
-            addresses: vec![AddressDraft::new(AddressType::Shipping, "ул. Кенесары, 2", "Астана", "010000")],
+            addresses: vec![AddressDraft::new(
+                AddressType::Shipping,
+                "ул. Кенесары, 2",
+                "Астана",
+                "010000",
+            )],
             tags: vec!["vip-gold".into()],
             assigned_to: Some(manager_one.into_uuid()),
             ..individual("Берик Сейткали", "berik@mail.kz")
@@ -1282,8 +1463,18 @@ async fn search_fixture(repo: &SeaRepository) -> Fixture {
             industry: Some("Construction".into()),
             lead_source: Some("referral".into()),
             addresses: vec![
-                AddressDraft::new(AddressType::Office, "ул. Байтурсынова, 3", "Астана", "010000"),
-                AddressDraft::new(AddressType::Warehouse, "ул. Рыскулова, 4", "АЛМАТЫ", "050060"),
+                AddressDraft::new(
+                    AddressType::Office,
+                    "ул. Байтурсынова, 3",
+                    "Астана",
+                    "010000",
+                ),
+                AddressDraft::new(
+                    AddressType::Warehouse,
+                    "ул. Рыскулова, 4",
+                    "АЛМАТЫ",
+                    "050060",
+                ),
             ],
             tags: vec!["Wholesale".into()],
             assigned_to: Some(manager_two.into_uuid()),
@@ -1298,7 +1489,11 @@ async fn search_fixture(repo: &SeaRepository) -> Fixture {
     let other_org = Scope::new(OrganizationId::new(), scope.workspace_id);
     for copy in [false, true] {
         for (i, draft) in drafts.iter().enumerate() {
-            let mut customer = build_at(if copy { other_org } else { scope }, draft.clone(), created[i]);
+            let mut customer = build_at(
+                if copy { other_org } else { scope },
+                draft.clone(),
+                created[i],
+            );
             customer.total_purchases = money(purchases[i]);
             customer.is_active = i != 2;
             insert(repo, &customer).await;
@@ -1320,7 +1515,10 @@ const DANA: &str = "Дана Омарова";
 async fn search_filters_by_type_status_flags_and_people(repo: SeaRepository) {
     let f = search_fixture(&repo).await;
     let s = f.scope;
-    assert_eq!(names(&repo, s, CustomerFilter::default()).await, [DANA, GAMMA, BERIK, ALPHA]);
+    assert_eq!(
+        names(&repo, s, CustomerFilter::default()).await,
+        [DANA, GAMMA, BERIK, ALPHA]
+    );
     let cases: Vec<(CustomerFilter, Vec<&str>)> = vec![
         (
             CustomerFilter {
@@ -1404,7 +1602,11 @@ async fn search_filters_by_type_status_flags_and_people(repo: SeaRepository) {
         ),
     ];
     for (filter, expected) in cases {
-        assert_eq!(names(&repo, s, filter.clone()).await, expected, "{filter:?}");
+        assert_eq!(
+            names(&repo, s, filter.clone()).await,
+            expected,
+            "{filter:?}"
+        );
     }
 }
 
@@ -1436,7 +1638,11 @@ async fn search_text_matches_names_emails_phones_and_tax_ids(repo: SeaRepository
         ("nothing like it".into(), vec![]),
     ];
     for (text, expected) in cases {
-        assert_eq!(names(&repo, f.scope, search_filter(&text)).await, expected, "search {text:?}");
+        assert_eq!(
+            names(&repo, f.scope, search_filter(&text)).await,
+            expected,
+            "search {text:?}"
+        );
     }
 }
 
@@ -1448,24 +1654,55 @@ async fn search_filters_by_industry_city_lead_source_and_tags(repo: SeaRepositor
         filter
     };
     let cases: Vec<(CustomerFilter, Vec<&str>)> = vec![
-        (filter(|f| f.industry = Some(" retail ".into())), vec![BERIK, ALPHA]),
-        (filter(|f| f.industry = Some("CONSTRUCTION".into())), vec![GAMMA]),
+        (
+            filter(|f| f.industry = Some(" retail ".into())),
+            vec![BERIK, ALPHA],
+        ),
+        (
+            filter(|f| f.industry = Some("CONSTRUCTION".into())),
+            vec![GAMMA],
+        ),
         (filter(|f| f.industry = Some("retai".into())), vec![]),
-        (filter(|f| f.city = Some("алматы".into())), vec![GAMMA, ALPHA]),
-        (filter(|f| f.city = Some("  АсТаНа".into())), vec![GAMMA, BERIK]),
+        (
+            filter(|f| f.city = Some("алматы".into())),
+            vec![GAMMA, ALPHA],
+        ),
+        (
+            filter(|f| f.city = Some("  АсТаНа".into())),
+            vec![GAMMA, BERIK],
+        ),
         (filter(|f| f.city = Some("алма".into())), vec![]),
-        (filter(|f| f.lead_source = Some("WEBSITE".into())), vec![ALPHA]),
-        (filter(|f| f.lead_source = Some("Referral".into())), vec![GAMMA]),
-        (filter(|f| f.lead_source = Some("cold call".into())), vec![BERIK]),
+        (
+            filter(|f| f.lead_source = Some("WEBSITE".into())),
+            vec![ALPHA],
+        ),
+        (
+            filter(|f| f.lead_source = Some("Referral".into())),
+            vec![GAMMA],
+        ),
+        (
+            filter(|f| f.lead_source = Some("cold call".into())),
+            vec![BERIK],
+        ),
         (filter(|f| f.lead_source = Some("cold".into())), vec![]),
         (filter(|f| f.tags = vec!["vip".into()]), vec![ALPHA]),
         (filter(|f| f.tags = vec!["VIP-GOLD".into()]), vec![BERIK]),
-        (filter(|f| f.tags = vec!["wholesale".into(), "none".into()]), vec![GAMMA]),
-        (filter(|f| f.tags = vec!["vip,WHOLESALE".into(), "almaty".into()]), vec![GAMMA, ALPHA]),
+        (
+            filter(|f| f.tags = vec!["wholesale".into(), "none".into()]),
+            vec![GAMMA],
+        ),
+        (
+            filter(|f| f.tags = vec!["vip,WHOLESALE".into(), "almaty".into()]),
+            vec![GAMMA, ALPHA],
+        ),
         (filter(|f| f.tags = vec!["none".into()]), vec![]),
     ];
     for (filter, expected) in cases {
-        assert_eq!(names(&repo, f.scope, filter.clone()).await, expected, "{filter:?}");
+        assert_eq!(
+            names(&repo, f.scope, filter.clone()).await,
+            expected,
+            "{filter:?}"
+        );
     }
 }
 
@@ -1488,7 +1725,11 @@ async fn search_filters_by_purchases_and_creation_time(repo: SeaRepository) {
         (range(Some("5000.01"), None), vec![]),
     ];
     for (filter, expected) in cases {
-        assert_eq!(names(&repo, f.scope, filter.clone()).await, expected, "{filter:?}");
+        assert_eq!(
+            names(&repo, f.scope, filter.clone()).await,
+            expected,
+            "{filter:?}"
+        );
     }
 
     let t = &f.created;
@@ -1507,13 +1748,20 @@ async fn search_filters_by_purchases_and_creation_time(repo: SeaRepository) {
         (window(Some(t[3]), Some(t[3])), vec![DANA]),
         // The same instants written in another offset.
         (
-            window(Some(t[1].to_offset(time::UtcOffset::UTC)), Some(t[2].to_offset(time::macros::offset!(-3)))),
+            window(
+                Some(t[1].to_offset(time::UtcOffset::UTC)),
+                Some(t[2].to_offset(time::macros::offset!(-3))),
+            ),
             vec![GAMMA, BERIK],
         ),
         (window(Some(t[3] + us), None), vec![]),
     ];
     for (filter, expected) in cases {
-        assert_eq!(names(&repo, f.scope, filter.clone()).await, expected, "{filter:?}");
+        assert_eq!(
+            names(&repo, f.scope, filter.clone()).await,
+            expected,
+            "{filter:?}"
+        );
     }
 }
 
@@ -1533,10 +1781,17 @@ async fn search_time_bounds_finer_than_a_microsecond_stay_exact(repo: SeaReposit
         (window(Some(t[1] - ns), Some(t[1] + ns)), vec![BERIK]),
         (window(None, Some(t[1] - ns)), vec![ALPHA]),
         (window(Some(t[1] + ns), None), vec![DANA, GAMMA]),
-        (window(Some(t[1] + Duration::nanoseconds(999)), Some(t[2] - ns)), vec![]),
+        (
+            window(Some(t[1] + Duration::nanoseconds(999)), Some(t[2] - ns)),
+            vec![],
+        ),
     ];
     for (filter, expected) in cases {
-        assert_eq!(names(&repo, f.scope, filter.clone()).await, expected, "{filter:?}");
+        assert_eq!(
+            names(&repo, f.scope, filter.clone()).await,
+            expected,
+            "{filter:?}"
+        );
     }
 }
 
@@ -1567,10 +1822,17 @@ async fn search_treats_like_wildcards_literally(repo: SeaRepository) {
         ("_", vec!["Under_score"]),
         ("k\\s", vec!["Back\\slash"]),
         ("\\", vec!["Back\\slash"]),
-        ("скидка", vec!["Скидка 5 0 Плюс", "Скидка 500 Плюс", "Скидка 50% Плюс"]),
+        (
+            "скидка",
+            vec!["Скидка 5 0 Плюс", "Скидка 500 Плюс", "Скидка 50% Плюс"],
+        ),
     ];
     for (text, expected) in cases {
-        assert_eq!(names(&repo, scope, search_filter(text)).await, expected, "search {text:?}");
+        assert_eq!(
+            names(&repo, scope, search_filter(text)).await,
+            expected,
+            "search {text:?}"
+        );
     }
 }
 
@@ -1627,7 +1889,14 @@ async fn search_sorts_by_every_field_in_both_orders_with_ties_by_id(repo: SeaRep
                 expected.reverse();
             }
             let expected: Vec<_> = expected.iter().map(|c| (c.name.clone(), c.id)).collect();
-            let q = CustomerQuery::new(CustomerFilter::default(), Some(sort_by), Some(order), None, Some(100)).unwrap();
+            let q = CustomerQuery::new(
+                CustomerFilter::default(),
+                Some(sort_by),
+                Some(order),
+                None,
+                Some(100),
+            )
+            .unwrap();
             let page = repo.search(scope, &q).await.unwrap();
             let got: Vec<_> = page.items.iter().map(|c| (c.name.clone(), c.id)).collect();
             assert_eq!(got, expected, "{sort_by:?} {order:?}");
@@ -1635,15 +1904,31 @@ async fn search_sorts_by_every_field_in_both_orders_with_ties_by_id(repo: SeaRep
             // The same order holds across pages of 2.
             let mut paged = Vec::new();
             for p in 1..=4 {
-                let q =
-                    CustomerQuery::new(CustomerFilter::default(), Some(sort_by), Some(order), Some(p), Some(2)).unwrap();
-                paged.extend(repo.search(scope, &q).await.unwrap().items.into_iter().map(|c| (c.name, c.id)));
+                let q = CustomerQuery::new(
+                    CustomerFilter::default(),
+                    Some(sort_by),
+                    Some(order),
+                    Some(p),
+                    Some(2),
+                )
+                .unwrap();
+                paged.extend(
+                    repo.search(scope, &q)
+                        .await
+                        .unwrap()
+                        .items
+                        .into_iter()
+                        .map(|c| (c.name, c.id)),
+                );
             }
             assert_eq!(paged, expected, "{sort_by:?} {order:?} paged");
         }
     }
     // The default is newest first.
-    let page = repo.search(scope, &query(CustomerFilter::default())).await.unwrap();
+    let page = repo
+        .search(scope, &query(CustomerFilter::default()))
+        .await
+        .unwrap();
     let mut expected = customers.clone();
     expected.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     assert_eq!(page.items, expected);
@@ -1666,7 +1951,11 @@ async fn search_pages_with_totals_and_carries_children(repo: SeaRepository) {
         let addresses = (0..(i + 1) % 3)
             .map(|j| {
                 full_address(
-                    if j == 0 { AddressType::Billing } else { AddressType::Office },
+                    if j == 0 {
+                        AddressType::Billing
+                    } else {
+                        AddressType::Office
+                    },
                     &format!("Город{i}"),
                     "050000",
                     j == 0,
@@ -1689,20 +1978,79 @@ async fn search_pages_with_totals_and_carries_children(repo: SeaRepository) {
     }
     // Oldest first, so page 1 holds customers 0, 1, 2.
     let page_of = |page: i64, limit: i64| {
-        CustomerQuery::new(CustomerFilter::default(), None, Some(SortOrder::Asc), Some(page), Some(limit)).unwrap()
+        CustomerQuery::new(
+            CustomerFilter::default(),
+            None,
+            Some(SortOrder::Asc),
+            Some(page),
+            Some(limit),
+        )
+        .unwrap()
     };
     let check = |got: Page<Customer>, page: u32, limit: u32, items: &[Customer], pages: u64| {
-        assert_eq!((got.total, got.page, got.limit, got.pages()), (7, page, limit, pages), "page {page}");
+        assert_eq!(
+            (got.total, got.page, got.limit, got.pages()),
+            (7, page, limit, pages),
+            "page {page}"
+        );
         assert_eq!(got.items, items, "page {page}");
     };
-    check(repo.search(scope, &page_of(1, 3)).await.unwrap(), 1, 3, &customers[0..3], 3);
-    check(repo.search(scope, &page_of(2, 3)).await.unwrap(), 2, 3, &customers[3..6], 3);
-    check(repo.search(scope, &page_of(3, 3)).await.unwrap(), 3, 3, &customers[6..7], 3);
-    check(repo.search(scope, &page_of(4, 3)).await.unwrap(), 4, 3, &[], 3);
-    check(repo.search(scope, &page_of(1000, 100)).await.unwrap(), 1000, 100, &[], 1);
-    check(repo.search(scope, &page_of(1, 7)).await.unwrap(), 1, 7, &customers, 1);
-    check(repo.search(scope, &page_of(1, 100)).await.unwrap(), 1, 100, &customers, 1);
-    check(repo.search(scope, &page_of(7, 1)).await.unwrap(), 7, 1, &customers[6..7], 7);
+    check(
+        repo.search(scope, &page_of(1, 3)).await.unwrap(),
+        1,
+        3,
+        &customers[0..3],
+        3,
+    );
+    check(
+        repo.search(scope, &page_of(2, 3)).await.unwrap(),
+        2,
+        3,
+        &customers[3..6],
+        3,
+    );
+    check(
+        repo.search(scope, &page_of(3, 3)).await.unwrap(),
+        3,
+        3,
+        &customers[6..7],
+        3,
+    );
+    check(
+        repo.search(scope, &page_of(4, 3)).await.unwrap(),
+        4,
+        3,
+        &[],
+        3,
+    );
+    check(
+        repo.search(scope, &page_of(1000, 100)).await.unwrap(),
+        1000,
+        100,
+        &[],
+        1,
+    );
+    check(
+        repo.search(scope, &page_of(1, 7)).await.unwrap(),
+        1,
+        7,
+        &customers,
+        1,
+    );
+    check(
+        repo.search(scope, &page_of(1, 100)).await.unwrap(),
+        1,
+        100,
+        &customers,
+        1,
+    );
+    check(
+        repo.search(scope, &page_of(7, 1)).await.unwrap(),
+        7,
+        1,
+        &customers[6..7],
+        7,
+    );
 
     // A filtered page counts the matches only.
     let filter = CustomerFilter {
@@ -1715,9 +2063,18 @@ async fn search_pages_with_totals_and_carries_children(repo: SeaRepository) {
     assert_eq!(page.items, &customers[5..6]);
 
     // Every customer came with its own children, in their order.
-    let counts: Vec<_> = customers.iter().map(|c| (c.contacts.len(), c.addresses.len())).collect();
-    assert_eq!(counts, [(0, 1), (1, 2), (2, 0), (0, 1), (1, 2), (2, 0), (0, 1)]);
-    let all: HashSet<_> = customers.iter().flat_map(|c| c.contacts.iter().map(|x| x.id)).collect();
+    let counts: Vec<_> = customers
+        .iter()
+        .map(|c| (c.contacts.len(), c.addresses.len()))
+        .collect();
+    assert_eq!(
+        counts,
+        [(0, 1), (1, 2), (2, 0), (0, 1), (1, 2), (2, 0), (0, 1)]
+    );
+    let all: HashSet<_> = customers
+        .iter()
+        .flat_map(|c| c.contacts.iter().map(|x| x.id))
+        .collect();
     assert_eq!(all.len(), 6);
 }
 
@@ -1728,6 +2085,9 @@ async fn search_pages_with_totals_and_carries_children(repo: SeaRepository) {
 async fn ping_answers(repo: SeaRepository) {
     repo.ping().await.unwrap();
     // And the store really answers queries afterwards.
-    let page = repo.search(new_scope(), &query(CustomerFilter::default())).await.unwrap();
+    let page = repo
+        .search(new_scope(), &query(CustomerFilter::default()))
+        .await
+        .unwrap();
     assert_eq!(page.total, 0);
 }
