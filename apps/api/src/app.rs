@@ -3,11 +3,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use customers_infra::{DatabaseConnection, DbErr};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route, Server};
 use poem_openapi::OpenApiService;
-use customers_infra::{DatabaseConnection, DbErr};
 
 use customers_domain::CustomerService;
 use customers_domain::ports::SystemClock;
@@ -19,7 +19,8 @@ use crate::routes::customers::CustomersApi;
 use crate::routes::health::HealthApi;
 
 /// The customer service as wired in this server.
-pub type Service = CustomerService<SeaRepository, SeaRepository, InMemoryCache, RecordingPublisher, SystemClock>;
+pub type Service =
+    CustomerService<SeaRepository, SeaRepository, InMemoryCache, RecordingPublisher, SystemClock>;
 
 /// Wires the adapters on an open, migrated database.
 pub fn service(db: DatabaseConnection) -> Service {
@@ -85,7 +86,11 @@ pub async fn serve(
     let endpoint = app(service, keys);
     let task = tokio::spawn(async move {
         Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(endpoint, shutdown, Some(std::time::Duration::from_secs(10)))
+            .run_with_graceful_shutdown(
+                endpoint,
+                shutdown,
+                Some(std::time::Duration::from_secs(10)),
+            )
             .await
     });
     Ok((local, task))

@@ -28,7 +28,12 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 4] = [Permission::View, Permission::Create, Permission::Update, Permission::Delete];
+    pub const ALL: [Permission; 4] = [
+        Permission::View,
+        Permission::Create,
+        Permission::Update,
+        Permission::Delete,
+    ];
 
     /// The claim value.
     pub const fn as_str(&self) -> &'static str {
@@ -76,10 +81,20 @@ impl Principal {
     /// Checks access to `workspace` with `permission`; returns the scope to work in.
     pub fn authorize(&self, workspace: Uuid, permission: Permission) -> Result<Scope, ApiError> {
         if !self.claims.workspaces.contains(&workspace) {
-            return Err(ApiError::Forbidden("The token does not grant access to this workspace.".into()));
+            return Err(ApiError::Forbidden(
+                "The token does not grant access to this workspace.".into(),
+            ));
         }
-        if !self.claims.permissions.iter().any(|p| p == permission.as_str()) {
-            return Err(ApiError::Forbidden(format!("The permission {} is required.", permission.as_str())));
+        if !self
+            .claims
+            .permissions
+            .iter()
+            .any(|p| p == permission.as_str())
+        {
+            return Err(ApiError::Forbidden(format!(
+                "The permission {} is required.",
+                permission.as_str()
+            )));
         }
         Ok(Scope::new(
             OrganizationId::from(self.claims.org),
@@ -121,9 +136,13 @@ impl JwtKeys {
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp"]);
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map(|data| Principal { claims: data.claims })
+            .map(|data| Principal {
+                claims: data.claims,
+            })
             .map_err(|err| match err.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::Unauthorized("The token has expired."),
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::Unauthorized("The token has expired.")
+                }
                 jsonwebtoken::errors::ErrorKind::InvalidSignature => {
                     ApiError::Unauthorized("The token signature is invalid.")
                 }
@@ -168,16 +187,26 @@ mod tests {
             JwtKeys::new(b"secret-two").verify(&token),
             Err(ApiError::Unauthorized(_))
         ));
-        assert!(matches!(keys.verify("not.a.token"), Err(ApiError::Unauthorized(_))));
+        assert!(matches!(
+            keys.verify("not.a.token"),
+            Err(ApiError::Unauthorized(_))
+        ));
         let expired = keys.mint(&claims(-5)).unwrap();
-        assert!(matches!(keys.verify(&expired), Err(ApiError::Unauthorized("The token has expired."))));
+        assert!(matches!(
+            keys.verify(&expired),
+            Err(ApiError::Unauthorized("The token has expired."))
+        ));
     }
 
     #[test]
     fn authorizes_workspace_and_permission() {
         let keys = JwtKeys::new(b"k");
         let principal = keys.verify(&keys.mint(&claims(60)).unwrap()).unwrap();
-        assert!(principal.authorize(Uuid::from_u128(1), Permission::View).is_ok());
+        assert!(
+            principal
+                .authorize(Uuid::from_u128(1), Permission::View)
+                .is_ok()
+        );
         assert!(matches!(
             principal.authorize(Uuid::from_u128(2), Permission::View),
             Err(ApiError::Forbidden(_))

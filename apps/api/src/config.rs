@@ -67,7 +67,11 @@ impl Config {
 
     /// Reads configuration through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str, default: &str| lookup(name).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned());
+        let get = |name: &str, default: &str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
         let database_url = get("DATABASE_URL", DEFAULT_DATABASE_URL);
         validate_database_url(&database_url)?;
         let listen = get("LISTEN_ADDR", DEFAULT_LISTEN_ADDR);
@@ -76,12 +80,16 @@ impl Config {
             value: listen.clone(),
             reason: format!("expected host:port such as 127.0.0.1:8080 ({e})"),
         })?;
-        let jwt_secret = lookup("JWT_SECRET").filter(|v| !v.is_empty()).map(Secret::new);
+        let jwt_secret = lookup("JWT_SECRET")
+            .filter(|v| !v.is_empty())
+            .map(Secret::new);
         let log_level = get("LOG_LEVEL", DEFAULT_LOG_LEVEL);
         tracing_subscriber::EnvFilter::try_new(&log_level).map_err(|e| ConfigError {
             variable: "LOG_LEVEL",
             value: log_level.clone(),
-            reason: format!("expected a level (error, warn, info, debug, trace) or a tracing filter ({e})"),
+            reason: format!(
+                "expected a level (error, warn, info, debug, trace) or a tracing filter ({e})"
+            ),
         })?;
         let migrate = get("AUTO_MIGRATE", "true");
         let auto_migrate = match migrate.to_ascii_lowercase().as_str() {
@@ -124,7 +132,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 

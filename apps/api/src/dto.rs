@@ -9,10 +9,10 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use customers_domain::commands::{AddressDraft, ContactDraft, CustomerChangesDraft, CustomerDraft, SocialMediaDraft};
-use customers_domain::{
-    self as domain, Customer, CustomerAddress, CustomerContact,
+use customers_domain::commands::{
+    AddressDraft, ContactDraft, CustomerChangesDraft, CustomerDraft, SocialMediaDraft,
 };
+use customers_domain::{self as domain, Customer, CustomerAddress, CustomerContact};
 
 use crate::json::Amount;
 
@@ -329,8 +329,18 @@ impl From<CreateCustomerRequest> for CustomerDraft {
             credit_limit: r.credit_limit.map(|a| a.0),
             status: r.status.map(Into::into),
             lead_source: r.lead_source,
-            contacts: r.contacts.unwrap_or_default().into_iter().map(Into::into).collect(),
-            addresses: r.addresses.unwrap_or_default().into_iter().map(Into::into).collect(),
+            contacts: r
+                .contacts
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            addresses: r
+                .addresses
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             custom_fields: r.custom_fields.map(custom_fields_value),
             tags: r.tags.unwrap_or_default(),
             assigned_to: r.assigned_to,
@@ -751,14 +761,18 @@ impl poem_openapi::types::Type for IdParam {
         Some(self)
     }
 
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
         Box::new(self.as_raw_value().into_iter())
     }
 }
 
 impl poem_openapi::types::ParseFromParameter for IdParam {
     fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
-        Ok(IdParam(Uuid::parse_str(value).map_err(|_| value.to_owned())))
+        Ok(IdParam(
+            Uuid::parse_str(value).map_err(|_| value.to_owned()),
+        ))
     }
 }
 

@@ -29,8 +29,14 @@ impl<T: Type> Payload for JsonBody<T> {
     const CONTENT_TYPE: &'static str = "application/json";
 
     fn check_content_type(content_type: &str) -> bool {
-        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
     }
 
     fn schema_ref() -> MetaSchemaRef {
@@ -82,14 +88,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         ApiError::Validation(ValidationErrors::single(field, message))
     })?;
-    deserializer
-        .end()
-        .map_err(|e| ApiError::Malformed(format!("The body is not valid JSON: {}", strip_position(&e.to_string()))))?;
+    deserializer.end().map_err(|e| {
+        ApiError::Malformed(format!(
+            "The body is not valid JSON: {}",
+            strip_position(&e.to_string())
+        ))
+    })?;
     Ok(value)
 }
 
 fn join_path(path: &str, name: &str) -> String {
-    if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") }
+    if path == "." || path.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
 }
 
 /// serde_json appends " at line L column C"; the field path says more.
@@ -140,7 +153,9 @@ impl<'de> serde::Deserialize<'de> for Amount {
                 }
                 // Rust prints the shortest decimal that reads back as the same f64: what the
                 // client wrote (1234.56 stays 1234.56).
-                Amount::parse_str(&v.to_string()).map(Amount).map_err(E::custom)
+                Amount::parse_str(&v.to_string())
+                    .map(Amount)
+                    .map_err(E::custom)
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Amount, E> {
                 Amount::parse_str(v).map(Amount).map_err(E::custom)
@@ -174,7 +189,9 @@ impl Type for Amount {
         Some(self)
     }
 
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
         Box::new(self.as_raw_value().into_iter())
     }
 }
@@ -226,21 +243,37 @@ mod tests {
         }
         assert!(serde_json::from_str::<Amount>("\"abc\"").is_err());
         assert!(serde_json::from_str::<Amount>("true").is_err());
-        assert_eq!(Amount(Decimal::from(5)).to_json(), Some(serde_json::json!("5.00")));
+        assert_eq!(
+            Amount(Decimal::from(5)).to_json(),
+            Some(serde_json::json!("5.00"))
+        );
     }
 
     #[test]
     fn parse_errors_name_the_field() {
         let err = parse_json::<Sample>(br#"{"creditLimit": "x", "items": []}"#).unwrap_err();
-        assert!(matches!(&err, ApiError::Validation(v) if v.errors()[0].field == "creditLimit"), "{err:?}");
-        let err = parse_json::<Sample>(br#"{"creditLimit": 1, "items": [{"kind": 5}]}"#).unwrap_err();
-        assert!(matches!(&err, ApiError::Validation(v) if v.errors()[0].field == "items[0].kind"), "{err:?}");
+        assert!(
+            matches!(&err, ApiError::Validation(v) if v.errors()[0].field == "creditLimit"),
+            "{err:?}"
+        );
+        let err =
+            parse_json::<Sample>(br#"{"creditLimit": 1, "items": [{"kind": 5}]}"#).unwrap_err();
+        assert!(
+            matches!(&err, ApiError::Validation(v) if v.errors()[0].field == "items[0].kind"),
+            "{err:?}"
+        );
         let err = parse_json::<Sample>(br#"{"items": []}"#).unwrap_err();
         assert!(
             matches!(&err, ApiError::Validation(v) if v.errors()[0].field == "creditLimit" && v.errors()[0].message == "is required"),
             "{err:?}"
         );
-        assert!(matches!(parse_json::<Sample>(b"{not json"), Err(ApiError::Malformed(_))));
-        assert!(matches!(parse_json::<Sample>(b"[1]"), Err(ApiError::Malformed(_))));
+        assert!(matches!(
+            parse_json::<Sample>(b"{not json"),
+            Err(ApiError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_json::<Sample>(b"[1]"),
+            Err(ApiError::Malformed(_))
+        ));
     }
 }

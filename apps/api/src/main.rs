@@ -11,7 +11,11 @@ use customers_api::auth::{Claims, JwtKeys, Permission};
 use customers_api::config::Config;
 
 #[derive(Parser)]
-#[command(name = "customers", version, about = "Customers (CRM) service of the ERP")]
+#[command(
+    name = "customers",
+    version,
+    about = "Customers (CRM) service of the ERP"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -54,7 +58,10 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
-        Command::Openapi => app::openapi_spec().await.map(|spec| print!("{spec}")).map_err(|e| e.to_string()),
+        Command::Openapi => app::openapi_spec()
+            .await
+            .map(|spec| print!("{spec}"))
+            .map_err(|e| e.to_string()),
         Command::Token {
             secret,
             org,
@@ -64,12 +71,22 @@ async fn main() -> ExitCode {
             ttl_hours,
         } => {
             let permissions = if permissions.is_empty() {
-                Permission::ALL.iter().map(|p| p.as_str().to_owned()).collect()
+                Permission::ALL
+                    .iter()
+                    .map(|p| p.as_str().to_owned())
+                    .collect()
             } else {
                 permissions
             };
-            mint(secret.as_bytes(), sub.unwrap_or_else(Uuid::now_v7), org, workspaces, permissions, ttl_hours)
-                .map(|token| println!("{token}"))
+            mint(
+                secret.as_bytes(),
+                sub.unwrap_or_else(Uuid::now_v7),
+                org,
+                workspaces,
+                permissions,
+                ttl_hours,
+            )
+            .map(|token| println!("{token}"))
         }
     };
     match result {
@@ -98,12 +115,17 @@ fn mint(
         exp: now + ttl_hours * 3600,
         iat: Some(now),
     };
-    JwtKeys::new(secret).mint(&claims).map_err(|e| format!("cannot sign the token: {e}"))
+    JwtKeys::new(secret)
+        .mint(&claims)
+        .map_err(|e| format!("cannot sign the token: {e}"))
 }
 
 fn init_tracing(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn open_database(config: &Config) -> Result<customers_infra::DatabaseConnection, String> {
@@ -116,7 +138,9 @@ async fn migrate() -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
     init_tracing(&config.log_level);
     let db = open_database(&config).await?;
-    customers_infra::migrate(&db).await.map_err(|e| format!("migration failed: {e}"))?;
+    customers_infra::migrate(&db)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
     tracing::info!("migrations applied");
     Ok(())
 }
@@ -126,15 +150,27 @@ async fn serve() -> Result<(), String> {
     init_tracing(&config.log_level);
     let db = open_database(&config).await?;
     if config.auto_migrate {
-        customers_infra::migrate(&db).await.map_err(|e| format!("migration failed: {e}"))?;
+        customers_infra::migrate(&db)
+            .await
+            .map_err(|e| format!("migration failed: {e}"))?;
     }
     let keys = match &config.jwt_secret {
         Some(secret) => JwtKeys::new(secret.expose().as_bytes()),
         None => {
             let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
             let (org, workspace) = (Uuid::now_v7(), Uuid::now_v7());
-            let all = Permission::ALL.iter().map(|p| p.as_str().to_owned()).collect();
-            let token = mint(secret.as_bytes(), Uuid::now_v7(), org, vec![workspace], all, 24)?;
+            let all = Permission::ALL
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect();
+            let token = mint(
+                secret.as_bytes(),
+                Uuid::now_v7(),
+                org,
+                vec![workspace],
+                all,
+                24,
+            )?;
             eprintln!(
                 "\nJWT_SECRET is not set: a random secret was made for this run.\n\
                  Organization {org}, workspace {workspace}; a token with every permission (24 h):\n\n\

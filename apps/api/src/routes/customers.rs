@@ -17,8 +17,8 @@ use customers_domain::{CustomerId, UserId, ValidationErrors};
 use crate::app::Service;
 use crate::auth::{BearerAuth, Permission};
 use crate::dto::{
-    CreateCustomerRequest, CustomerPage, IdParam, CustomerResponse, CustomerStatus, CustomerType, SortBy, SortOrder,
-    UpdateCustomerRequest,
+    CreateCustomerRequest, CustomerPage, CustomerResponse, CustomerStatus, CustomerType, IdParam,
+    SortBy, SortOrder, UpdateCustomerRequest,
 };
 use crate::json::JsonBody;
 use crate::problem::ErrorResponse;
@@ -80,7 +80,11 @@ impl CustomersApi {
     /// `tags` matches customers having any of the tags (`tags=a&tags=b` or `tags=a,b`). `city`
     /// matches any of the customer's addresses. Ties in the order are broken by id.
     #[allow(clippy::too_many_arguments)]
-    #[oai(path = "/api/v1/workspaces/:workspaceId/customers", method = "get", operation_id = "listCustomers")]
+    #[oai(
+        path = "/api/v1/workspaces/:workspaceId/customers",
+        method = "get",
+        operation_id = "listCustomers"
+    )]
     async fn list(
         &self,
         auth: BearerAuth,
@@ -135,9 +139,12 @@ impl CustomersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
     ) -> Result<ListResponse> {
-        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
+        let scope = auth
+            .0
+            .authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
         let mut errors = ValidationErrors::new();
-        let created_from = parse_bound(&mut errors, "createdFrom", created_from.0.as_deref(), false);
+        let created_from =
+            parse_bound(&mut errors, "createdFrom", created_from.0.as_deref(), false);
         let created_to = parse_bound(&mut errors, "createdTo", created_to.0.as_deref(), true);
         let filter = CustomerFilter {
             customer_type: customer_type.0.map(Into::into),
@@ -185,7 +192,11 @@ impl CustomersApi {
     /// Get a customer
     ///
     /// A customer of another workspace or organization is reported as not found.
-    #[oai(path = "/api/v1/workspaces/:workspaceId/customers/:id", method = "get", operation_id = "getCustomer")]
+    #[oai(
+        path = "/api/v1/workspaces/:workspaceId/customers/:id",
+        method = "get",
+        operation_id = "getCustomer"
+    )]
     async fn get(
         &self,
         auth: BearerAuth,
@@ -195,8 +206,13 @@ impl CustomersApi {
         /// Customer.
         id: Path<IdParam>,
     ) -> Result<CustomerResponseBody> {
-        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
-        let customer = self.service.get(scope, CustomerId::from(id.0.get("id")?)).await?;
+        let scope = auth
+            .0
+            .authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
+        let customer = self
+            .service
+            .get(scope, CustomerId::from(id.0.get("id")?))
+            .await?;
         Ok(CustomerResponseBody::Ok(Json(customer.into())))
     }
 
@@ -204,7 +220,11 @@ impl CustomersApi {
     ///
     /// Creates the customer with its contacts and addresses in one transaction. E-mail, IIN
     /// and BIN are unique in the organization: a taken one is a 409 naming the field.
-    #[oai(path = "/api/v1/workspaces/:workspaceId/customers", method = "post", operation_id = "createCustomer")]
+    #[oai(
+        path = "/api/v1/workspaces/:workspaceId/customers",
+        method = "post",
+        operation_id = "createCustomer"
+    )]
     async fn create(
         &self,
         auth: BearerAuth,
@@ -213,10 +233,17 @@ impl CustomersApi {
         workspace_id: Path<IdParam>,
         body: JsonBody<CreateCustomerRequest>,
     ) -> Result<CreatedResponse> {
-        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::Create)?;
-        let command = CustomerDraft::from(body.0).parse().map_err(crate::problem::ApiError::from)?;
+        let scope = auth
+            .0
+            .authorize(workspace_id.0.get("workspaceId")?, Permission::Create)?;
+        let command = CustomerDraft::from(body.0)
+            .parse()
+            .map_err(crate::problem::ApiError::from)?;
         let customer = self.service.create(scope, auth.0.user(), command).await?;
-        let location = format!("/api/v1/workspaces/{}/customers/{}", scope.workspace_id, customer.id);
+        let location = format!(
+            "/api/v1/workspaces/{}/customers/{}",
+            scope.workspace_id, customer.id
+        );
         Ok(CreatedResponse::Created(Json(customer.into()), location))
     }
 
@@ -224,7 +251,11 @@ impl CustomersApi {
     ///
     /// Absent fields stay unchanged; `null` clears an optional field. `contacts` and
     /// `addresses`, when present, replace the whole sets in the same transaction.
-    #[oai(path = "/api/v1/workspaces/:workspaceId/customers/:id", method = "put", operation_id = "updateCustomer")]
+    #[oai(
+        path = "/api/v1/workspaces/:workspaceId/customers/:id",
+        method = "put",
+        operation_id = "updateCustomer"
+    )]
     async fn update(
         &self,
         auth: BearerAuth,
@@ -235,13 +266,20 @@ impl CustomersApi {
         id: Path<IdParam>,
         body: JsonBody<UpdateCustomerRequest>,
     ) -> Result<CustomerResponseBody> {
-        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::Update)?;
+        let scope = auth
+            .0
+            .authorize(workspace_id.0.get("workspaceId")?, Permission::Update)?;
         let changes = CustomerChangesDraft::from(body.0)
             .parse()
             .map_err(crate::problem::ApiError::from)?;
         let customer = self
             .service
-            .update(scope, auth.0.user(), CustomerId::from(id.0.get("id")?), changes)
+            .update(
+                scope,
+                auth.0.user(),
+                CustomerId::from(id.0.get("id")?),
+                changes,
+            )
             .await?;
         Ok(CustomerResponseBody::Ok(Json(customer.into())))
     }
@@ -249,7 +287,11 @@ impl CustomersApi {
     /// Delete a customer
     ///
     /// Deletes the customer with its contacts, addresses and notes.
-    #[oai(path = "/api/v1/workspaces/:workspaceId/customers/:id", method = "delete", operation_id = "deleteCustomer")]
+    #[oai(
+        path = "/api/v1/workspaces/:workspaceId/customers/:id",
+        method = "delete",
+        operation_id = "deleteCustomer"
+    )]
     async fn delete(
         &self,
         auth: BearerAuth,
@@ -259,15 +301,24 @@ impl CustomersApi {
         /// Customer.
         id: Path<IdParam>,
     ) -> Result<DeletedResponse> {
-        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::Delete)?;
-        self.service.delete(scope, auth.0.user(), CustomerId::from(id.0.get("id")?)).await?;
+        let scope = auth
+            .0
+            .authorize(workspace_id.0.get("workspaceId")?, Permission::Delete)?;
+        self.service
+            .delete(scope, auth.0.user(), CustomerId::from(id.0.get("id")?))
+            .await?;
         Ok(DeletedResponse::NoContent)
     }
 }
 
 /// Parses a date-time bound: RFC 3339, or a plain date (its first or, for an upper bound,
 /// its last microsecond in UTC).
-fn parse_bound(errors: &mut ValidationErrors, field: &str, raw: Option<&str>, upper: bool) -> Option<OffsetDateTime> {
+fn parse_bound(
+    errors: &mut ValidationErrors,
+    field: &str,
+    raw: Option<&str>,
+    upper: bool,
+) -> Option<OffsetDateTime> {
     let raw = raw?.trim();
     if raw.is_empty() {
         return None;
@@ -286,7 +337,10 @@ fn parse_bound(errors: &mut ValidationErrors, field: &str, raw: Option<&str>, up
             Some(date.with_time(time).assume_utc())
         }
         Err(_) => {
-            errors.push(field, "must be an RFC 3339 date-time (2026-01-31T12:00:00Z) or a date (2026-01-31)");
+            errors.push(
+                field,
+                "must be an RFC 3339 date-time (2026-01-31T12:00:00Z) or a date (2026-01-31)",
+            );
             None
         }
     }
@@ -303,7 +357,13 @@ mod tests {
         assert_eq!(from.to_string(), "2026-01-31 0:00:00.0 +00:00:00");
         let to = parse_bound(&mut errors, "createdTo", Some("2026-01-31"), true).unwrap();
         assert_eq!(to.microsecond(), 999_999);
-        let at = parse_bound(&mut errors, "createdFrom", Some("2026-01-31T12:00:00+05:00"), false).unwrap();
+        let at = parse_bound(
+            &mut errors,
+            "createdFrom",
+            Some("2026-01-31T12:00:00+05:00"),
+            false,
+        )
+        .unwrap();
         assert_eq!(at.hour(), 7);
         assert!(errors.is_empty());
         assert!(parse_bound(&mut errors, "createdTo", Some("yesterday"), true).is_none());

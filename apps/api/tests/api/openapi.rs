@@ -6,13 +6,17 @@ use serde_json::Value;
 const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/customers.json");
 
 async fn spec() -> Value {
-    let text = customers_api::app::openapi_spec().await.expect("spec generation");
+    let text = customers_api::app::openapi_spec()
+        .await
+        .expect("spec generation");
     serde_json::from_str(&text).expect("the spec is JSON")
 }
 
 #[tokio::test]
 async fn committed_spec_matches_the_code() {
-    let generated = customers_api::app::openapi_spec().await.expect("spec generation");
+    let generated = customers_api::app::openapi_spec()
+        .await
+        .expect("spec generation");
     let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
     assert!(
         committed == generated,
@@ -28,7 +32,9 @@ async fn every_operation_is_usable_by_sdk_generators() {
     let mut operation_ids = Vec::new();
     for (path, item) in paths {
         for (method, operation) in item.as_object().expect("path item") {
-            let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: operationId"));
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path}: operationId"));
             operation_ids.push(id.to_owned());
             assert!(
                 operation["tags"].as_array().is_some_and(|t| !t.is_empty()),
@@ -43,7 +49,10 @@ async fn every_operation_is_usable_by_sdk_generators() {
                         "{method} {path}: {status} documented as problem+json"
                     );
                 }
-                assert!(operation["security"].is_array(), "{method} {path}: security");
+                assert!(
+                    operation["security"].is_array(),
+                    "{method} {path}: security"
+                );
             }
         }
     }
@@ -51,7 +60,13 @@ async fn every_operation_is_usable_by_sdk_generators() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), operation_ids.len(), "operationIds are unique");
-    for expected in ["listCustomers", "getCustomer", "createCustomer", "updateCustomer", "deleteCustomer"] {
+    for expected in [
+        "listCustomers",
+        "getCustomer",
+        "createCustomer",
+        "updateCustomer",
+        "deleteCustomer",
+    ] {
         assert!(operation_ids.iter().any(|id| id == expected), "{expected}");
     }
 }
@@ -69,7 +84,9 @@ async fn schemas_carry_their_constraints() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert!(required.contains(&"type") && required.contains(&"name") && required.contains(&"email"));
+    assert!(
+        required.contains(&"type") && required.contains(&"name") && required.contains(&"email")
+    );
     let types = &spec["components"]["schemas"]["CustomerType"]["enum"];
     assert_eq!(types, &serde_json::json!(["INDIVIDUAL", "COMPANY"]));
     let schemes = &spec["components"]["securitySchemes"];
