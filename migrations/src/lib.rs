@@ -34,16 +34,10 @@ async fn run_script(manager: &SchemaManager<'_>, script: &str) -> Result<(), DbE
 }
 
 /// Picks the script for the connected backend.
-async fn run_for_backend(
-    manager: &SchemaManager<'_>,
-    postgres: &str,
-    sqlite: &str,
-) -> Result<(), DbErr> {
+async fn run_for_backend(manager: &SchemaManager<'_>, postgres: &str, sqlite: &str) -> Result<(), DbErr> {
     match manager.get_database_backend() {
         sea_orm_migration::sea_orm::DbBackend::Postgres => run_script(manager, postgres).await,
         sea_orm_migration::sea_orm::DbBackend::Sqlite => run_script(manager, sqlite).await,
-        other => Err(DbErr::Migration(format!(
-            "unsupported database backend {other:?}"
-        ))),
+        other => Err(DbErr::Migration(format!("unsupported database backend {other:?}"))),
     }
 }

@@ -19,16 +19,22 @@ use crate::routes::customers::CustomersApi;
 use crate::routes::health::HealthApi;
 
 /// The customer service as wired in this server.
-pub type Service =
-    CustomerService<SeaRepository, SeaRepository, InMemoryCache, RecordingPublisher, SystemClock>;
+pub type Service = CustomerService<SeaRepository, SeaRepository, InMemoryCache, RecordingPublisher, SystemClock>;
 
-/// Wires the adapters on an open, migrated database.
+/// Wires the adapters on an open, migrated database. The in-process cache is used only with
+/// the embedded SQLite database: with PostgreSQL several server copies may share the data, and
+/// a per-process cache would serve one copy's stale data after another copy's write.
 pub fn service(db: DatabaseConnection) -> Service {
     let repository = SeaRepository::new(db);
+    let cache = if repository.is_embedded() {
+        InMemoryCache::default()
+    } else {
+        InMemoryCache::disabled()
+    };
     CustomerService::new(
         repository.clone(),
         repository,
-        InMemoryCache::default(),
+        cache,
         RecordingPublisher::default(),
         SystemClock,
     )
@@ -86,11 +92,7 @@ pub async fn serve(
     let endpoint = app(service, keys);
     let task = tokio::spawn(async move {
         Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(
-                endpoint,
-                shutdown,
-                Some(std::time::Duration::from_secs(10)),
-            )
+            .run_with_graceful_shutdown(endpoint, shutdown, Some(std::time::Duration::from_secs(10)))
             .await
     });
     Ok((local, task))

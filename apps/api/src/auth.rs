@@ -85,12 +85,7 @@ impl Principal {
                 "The token does not grant access to this workspace.".into(),
             ));
         }
-        if !self
-            .claims
-            .permissions
-            .iter()
-            .any(|p| p == permission.as_str())
-        {
+        if !self.claims.permissions.iter().any(|p| p == permission.as_str()) {
             return Err(ApiError::Forbidden(format!(
                 "The permission {} is required.",
                 permission.as_str()
@@ -136,13 +131,9 @@ impl JwtKeys {
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp"]);
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map(|data| Principal {
-                claims: data.claims,
-            })
+            .map(|data| Principal { claims: data.claims })
             .map_err(|err| match err.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    ApiError::Unauthorized("The token has expired.")
-                }
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::Unauthorized("The token has expired."),
                 jsonwebtoken::errors::ErrorKind::InvalidSignature => {
                     ApiError::Unauthorized("The token signature is invalid.")
                 }
@@ -187,10 +178,7 @@ mod tests {
             JwtKeys::new(b"secret-two").verify(&token),
             Err(ApiError::Unauthorized(_))
         ));
-        assert!(matches!(
-            keys.verify("not.a.token"),
-            Err(ApiError::Unauthorized(_))
-        ));
+        assert!(matches!(keys.verify("not.a.token"), Err(ApiError::Unauthorized(_))));
         let expired = keys.mint(&claims(-5)).unwrap();
         assert!(matches!(
             keys.verify(&expired),
@@ -202,11 +190,7 @@ mod tests {
     fn authorizes_workspace_and_permission() {
         let keys = JwtKeys::new(b"k");
         let principal = keys.verify(&keys.mint(&claims(60)).unwrap()).unwrap();
-        assert!(
-            principal
-                .authorize(Uuid::from_u128(1), Permission::View)
-                .is_ok()
-        );
+        assert!(principal.authorize(Uuid::from_u128(1), Permission::View).is_ok());
         assert!(matches!(
             principal.authorize(Uuid::from_u128(2), Permission::View),
             Err(ApiError::Forbidden(_))

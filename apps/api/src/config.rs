@@ -80,16 +80,12 @@ impl Config {
             value: listen.clone(),
             reason: format!("expected host:port such as 127.0.0.1:8080 ({e})"),
         })?;
-        let jwt_secret = lookup("JWT_SECRET")
-            .filter(|v| !v.is_empty())
-            .map(Secret::new);
+        let jwt_secret = lookup("JWT_SECRET").filter(|v| !v.is_empty()).map(Secret::new);
         let log_level = get("LOG_LEVEL", DEFAULT_LOG_LEVEL);
         tracing_subscriber::EnvFilter::try_new(&log_level).map_err(|e| ConfigError {
             variable: "LOG_LEVEL",
             value: log_level.clone(),
-            reason: format!(
-                "expected a level (error, warn, info, debug, trace) or a tracing filter ({e})"
-            ),
+            reason: format!("expected a level (error, warn, info, debug, trace) or a tracing filter ({e})"),
         })?;
         let migrate = get("AUTO_MIGRATE", "true");
         let auto_migrate = match migrate.to_ascii_lowercase().as_str() {
@@ -132,10 +128,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 

@@ -9,9 +9,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use customers_domain::commands::{
-    AddressDraft, ContactDraft, CustomerChangesDraft, CustomerDraft, SocialMediaDraft,
-};
+use customers_domain::commands::{AddressDraft, ContactDraft, CustomerChangesDraft, CustomerDraft, SocialMediaDraft};
 use customers_domain::{self as domain, Customer, CustomerAddress, CustomerContact};
 
 use crate::json::Amount;
@@ -329,18 +327,8 @@ impl From<CreateCustomerRequest> for CustomerDraft {
             credit_limit: r.credit_limit.map(|a| a.0),
             status: r.status.map(Into::into),
             lead_source: r.lead_source,
-            contacts: r
-                .contacts
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-            addresses: r
-                .addresses
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            contacts: r.contacts.unwrap_or_default().into_iter().map(Into::into).collect(),
+            addresses: r.addresses.unwrap_or_default().into_iter().map(Into::into).collect(),
             custom_fields: r.custom_fields.map(custom_fields_value),
             tags: r.tags.unwrap_or_default(),
             assigned_to: r.assigned_to,
@@ -349,22 +337,22 @@ impl From<CreateCustomerRequest> for CustomerDraft {
 }
 
 /// Changes to a customer (UpdateCustomerDto): absent fields stay unchanged; `null` clears an
-/// optional field; `contacts` and `addresses`, when present, replace the whole sets.
+/// optional field (and is refused for the others); `contacts` and `addresses`, when present, replace the whole sets.
 #[derive(Debug, Clone, Default, Object, Deserialize)]
 #[oai(rename_all = "camelCase")]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateCustomerRequest {
     /// INDIVIDUAL or COMPANY.
     #[oai(rename = "type")]
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "crate::json::non_null")]
     pub customer_type: Option<CustomerType>,
     /// Full name or company name.
     #[oai(validator(min_length = 2, max_length = 200))]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     pub name: Option<String>,
     /// E-mail.
     #[oai(validator(max_length = 254))]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     pub email: Option<String>,
     /// Phone, or null to clear.
     #[serde(default)]
@@ -389,10 +377,10 @@ pub struct UpdateCustomerRequest {
     #[serde(default)]
     pub industry: MaybeUndefined<String>,
     /// Credit limit, ≥ 0.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     pub credit_limit: Option<Amount>,
     /// Status.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     pub status: Option<CustomerStatus>,
     /// Lead source, or null to clear.
     #[oai(validator(max_length = 100))]
@@ -400,31 +388,31 @@ pub struct UpdateCustomerRequest {
     pub lead_source: MaybeUndefined<String>,
     /// Replaces all contacts.
     #[oai(validator(max_items = 50))]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     pub contacts: Option<Vec<ContactRequest>>,
     /// Replaces all addresses.
     #[oai(validator(max_items = 50))]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     pub addresses: Option<Vec<AddressRequest>>,
     /// Replaces the custom fields, or null to clear.
     #[serde(default)]
     pub custom_fields: MaybeUndefined<BTreeMap<String, serde_json::Value>>,
     /// Replaces the tags.
     #[oai(validator(max_items = 50))]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     pub tags: Option<Vec<String>>,
     /// The responsible manager, or null to unassign.
     #[serde(default)]
     pub assigned_to: MaybeUndefined<Uuid>,
     /// Rating 1..10.
     #[oai(validator(minimum(value = "1"), maximum(value = "10")))]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     pub rating: Option<i64>,
     /// Whether the customer is in use.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     pub is_active: Option<bool>,
     /// What the customer owes (negative: prepaid).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
     pub current_balance: Option<Amount>,
 }
 
@@ -738,9 +726,9 @@ pub struct IdParam(Result<Uuid, String>);
 impl IdParam {
     /// The UUID, or a validation error naming `name`.
     pub fn get(&self, name: &str) -> Result<Uuid, crate::problem::ApiError> {
-        self.0.clone().map_err(|raw| {
-            crate::problem::ApiError::field(name, format!("must be a UUID, got {raw:?}"))
-        })
+        self.0
+            .clone()
+            .map_err(|raw| crate::problem::ApiError::field(name, format!("must be a UUID, got {raw:?}")))
     }
 }
 
@@ -761,18 +749,14 @@ impl poem_openapi::types::Type for IdParam {
         Some(self)
     }
 
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
         Box::new(self.as_raw_value().into_iter())
     }
 }
 
 impl poem_openapi::types::ParseFromParameter for IdParam {
     fn parse_from_parameter(value: &str) -> poem_openapi::types::ParseResult<Self> {
-        Ok(IdParam(
-            Uuid::parse_str(value).map_err(|_| value.to_owned()),
-        ))
+        Ok(IdParam(Uuid::parse_str(value).map_err(|_| value.to_owned())))
     }
 }
 

@@ -29,14 +29,8 @@ impl<T: Type> Payload for JsonBody<T> {
     const CONTENT_TYPE: &'static str = "application/json";
 
     fn check_content_type(content_type: &str) -> bool {
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        essence == "application/json"
-            || (essence.starts_with("application/") && essence.ends_with("+json"))
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
     }
 
     fn schema_ref() -> MetaSchemaRef {
@@ -68,14 +62,19 @@ poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: DeserializeOwned + Ty
 
 /// Parses a JSON document into `T`, naming the field of the first bad value.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::Malformed(format!(
+            "The body is not valid JSON: {}",
+            strip_position(&e.to_string())
+        ))
+    })?;
+    if let Some(path) = find_nul(&value, String::new()) {
+        let field = if path.is_empty() { ".".to_owned() } else { path };
+        return Err(ApiError::field(field, "must not contain NUL (U+0000) characters"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        let message = strip_position(&inner.to_string());
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::Malformed(format!("The body is not valid JSON: {message}"));
-        }
+        let message = strip_position(&err.into_inner().to_string());
         let (field, message) = match message.strip_prefix("missing field `") {
             Some(rest) => {
                 let name = rest.trim_end_matches('`');
@@ -87,14 +86,37 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return ApiError::Malformed(format!("The body must be a JSON object: {message}"));
         }
         ApiError::Validation(ValidationErrors::single(field, message))
-    })?;
-    deserializer.end().map_err(|e| {
-        ApiError::Malformed(format!(
-            "The body is not valid JSON: {}",
-            strip_position(&e.to_string())
-        ))
-    })?;
-    Ok(value)
+    })
+}
+
+/// The path of the first string or key holding a NUL character, which PostgreSQL cannot store
+/// in text.
+fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then_some(path),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| find_nul(item, format!("{path}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                // The key itself cannot be shown; name the object holding it.
+                return Some(path.clone());
+            }
+            find_nul(item, join_path(if path.is_empty() { "." } else { &path }, key))
+        }),
+        _ => None,
+    }
+}
+
+/// `Option` fields of update bodies that may be absent but not `null` (they cannot be
+/// cleared): `null` is a validation error naming the field.
+pub fn non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 fn join_path(path: &str, name: &str) -> String {
@@ -153,9 +175,7 @@ impl<'de> serde::Deserialize<'de> for Amount {
                 }
                 // Rust prints the shortest decimal that reads back as the same f64: what the
                 // client wrote (1234.56 stays 1234.56).
-                Amount::parse_str(&v.to_string())
-                    .map(Amount)
-                    .map_err(E::custom)
+                Amount::parse_str(&v.to_string()).map(Amount).map_err(E::custom)
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Amount, E> {
                 Amount::parse_str(v).map(Amount).map_err(E::custom)
@@ -189,9 +209,7 @@ impl Type for Amount {
         Some(self)
     }
 
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
         Box::new(self.as_raw_value().into_iter())
     }
 }
@@ -243,10 +261,7 @@ mod tests {
         }
         assert!(serde_json::from_str::<Amount>("\"abc\"").is_err());
         assert!(serde_json::from_str::<Amount>("true").is_err());
-        assert_eq!(
-            Amount(Decimal::from(5)).to_json(),
-            Some(serde_json::json!("5.00"))
-        );
+        assert_eq!(Amount(Decimal::from(5)).to_json(), Some(serde_json::json!("5.00")));
     }
 
     #[test]
@@ -256,8 +271,7 @@ mod tests {
             matches!(&err, ApiError::Validation(v) if v.errors()[0].field == "creditLimit"),
             "{err:?}"
         );
-        let err =
-            parse_json::<Sample>(br#"{"creditLimit": 1, "items": [{"kind": 5}]}"#).unwrap_err();
+        let err = parse_json::<Sample>(br#"{"creditLimit": 1, "items": [{"kind": 5}]}"#).unwrap_err();
         assert!(
             matches!(&err, ApiError::Validation(v) if v.errors()[0].field == "items[0].kind"),
             "{err:?}"
@@ -271,9 +285,6 @@ mod tests {
             parse_json::<Sample>(b"{not json"),
             Err(ApiError::Malformed(_))
         ));
-        assert!(matches!(
-            parse_json::<Sample>(b"[1]"),
-            Err(ApiError::Malformed(_))
-        ));
+        assert!(matches!(parse_json::<Sample>(b"[1]"), Err(ApiError::Malformed(_))));
     }
 }

@@ -11,11 +11,7 @@ use customers_api::auth::{Claims, JwtKeys, Permission};
 use customers_api::config::Config;
 
 #[derive(Parser)]
-#[command(
-    name = "customers",
-    version,
-    about = "Customers (CRM) service of the ERP"
-)]
+#[command(name = "customers", version, about = "Customers (CRM) service of the ERP")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -71,10 +67,7 @@ async fn main() -> ExitCode {
             ttl_hours,
         } => {
             let permissions = if permissions.is_empty() {
-                Permission::ALL
-                    .iter()
-                    .map(|p| p.as_str().to_owned())
-                    .collect()
+                Permission::ALL.iter().map(|p| p.as_str().to_owned()).collect()
             } else {
                 permissions
             };
@@ -159,18 +152,8 @@ async fn serve() -> Result<(), String> {
         None => {
             let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
             let (org, workspace) = (Uuid::now_v7(), Uuid::now_v7());
-            let all = Permission::ALL
-                .iter()
-                .map(|p| p.as_str().to_owned())
-                .collect();
-            let token = mint(
-                secret.as_bytes(),
-                Uuid::now_v7(),
-                org,
-                vec![workspace],
-                all,
-                24,
-            )?;
+            let all = Permission::ALL.iter().map(|p| p.as_str().to_owned()).collect();
+            let token = mint(secret.as_bytes(), Uuid::now_v7(), org, vec![workspace], all, 24)?;
             eprintln!(
                 "\nJWT_SECRET is not set: a random secret was made for this run.\n\
                  Organization {org}, workspace {workspace}; a token with every permission (24 h):\n\n\

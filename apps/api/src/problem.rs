@@ -71,10 +71,7 @@ impl Problem {
     pub fn into_http(self) -> Response {
         let status = self.status_code();
         let body = poem_openapi::types::ToJSON::to_json_string(&self);
-        Response::builder()
-            .status(status)
-            .content_type(PROBLEM_JSON)
-            .body(body)
+        Response::builder().status(status).content_type(PROBLEM_JSON).body(body)
     }
 }
 
@@ -133,20 +130,10 @@ impl ApiError {
                 p.errors = Some(errors.errors().iter().map(to_problem_field).collect());
                 p
             }
-            ApiError::Malformed(detail) => {
-                Problem::new(StatusCode::BAD_REQUEST, "malformed", detail.clone())
-            }
-            ApiError::Unauthorized(detail) => {
-                Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", *detail)
-            }
-            ApiError::Forbidden(detail) => {
-                Problem::new(StatusCode::FORBIDDEN, "forbidden", detail.clone())
-            }
-            ApiError::NotFound(what) => Problem::new(
-                StatusCode::NOT_FOUND,
-                "not-found",
-                format!("{what} not found"),
-            ),
+            ApiError::Malformed(detail) => Problem::new(StatusCode::BAD_REQUEST, "malformed", detail.clone()),
+            ApiError::Unauthorized(detail) => Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", *detail),
+            ApiError::Forbidden(detail) => Problem::new(StatusCode::FORBIDDEN, "forbidden", detail.clone()),
+            ApiError::NotFound(what) => Problem::new(StatusCode::NOT_FOUND, "not-found", format!("{what} not found")),
             ApiError::Duplicate { field, existing_id } => {
                 let mut p = Problem::new(
                     StatusCode::CONFLICT,
@@ -279,9 +266,7 @@ fn bad_request(err: poem::Error) -> ErrorResponse {
 /// Turns any error that reached the HTTP layer into a problem: our own errors keep their
 /// problem; parameter and body parse errors name the field; everything else keeps its status.
 pub fn problem_from_poem_error(err: poem::Error) -> Problem {
-    use poem_openapi::error::{
-        ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError,
-    };
+    use poem_openapi::error::{ContentTypeError, ParseParamError, ParsePathError, ParseRequestPayloadError};
 
     if let Some(api) = err.downcast_ref::<ApiError>() {
         return api.to_problem();
@@ -296,11 +281,7 @@ pub fn problem_from_poem_error(err: poem::Error) -> Problem {
         return ApiError::field(e.name, message).to_problem();
     }
     if let Some(e) = err.downcast_ref::<ParsePathError>() {
-        return ApiError::Malformed(format!(
-            "Invalid path parameter: {}",
-            clean_reason(&e.reason)
-        ))
-        .to_problem();
+        return ApiError::Malformed(format!("Invalid path parameter: {}", clean_reason(&e.reason))).to_problem();
     }
     if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
         return ApiError::Malformed(format!("The body is not valid: {}", e.reason)).to_problem();
@@ -316,15 +297,9 @@ pub fn problem_from_poem_error(err: poem::Error) -> Problem {
     }
     let status = err.status();
     let (kind, detail) = match status {
-        StatusCode::UNAUTHORIZED => (
-            "unauthorized",
-            "A valid bearer token is required.".to_owned(),
-        ),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "A valid bearer token is required.".to_owned()),
         StatusCode::NOT_FOUND => ("not-found", "No such resource.".to_owned()),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "method-not-allowed",
-            "This method is not allowed here.".to_owned(),
-        ),
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "This method is not allowed here.".to_owned()),
         StatusCode::PAYLOAD_TOO_LARGE => return ApiError::PayloadTooLarge.to_problem(),
         s if s.is_server_error() => return ApiError::Internal(err.to_string()).to_problem(),
         _ => ("bad-request", err.to_string()),
@@ -340,11 +315,7 @@ fn clean_reason(reason: &str) -> String {
         Some((type_name, rest)) if type_name.starts_with('"') => rest,
         _ => reason,
     };
-    let reason = reason
-        .split(" (occurred while parsing")
-        .next()
-        .unwrap_or(reason)
-        .trim();
+    let reason = reason.split(" (occurred while parsing").next().unwrap_or(reason).trim();
     let bound = |prefix: &str| {
         reason
             .strip_prefix(prefix)

@@ -12,15 +12,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::ValidationErrors;
-use crate::ids::{AddressId, ContactId, CustomerId, UserId};
+use crate::ids::{AddressId, ContactId, CustomerId, Scope, UserId};
 use crate::model::{
-    AddressType, CompanySize, Coordinates, CustomFields, CustomerAddress, CustomerContact,
-    CustomerStatus, CustomerType, Rating, SocialMedia, fold_case,
+    AddressType, CompanySize, Coordinates, CustomFields, Customer, CustomerAddress, CustomerContact, CustomerStatus,
+    CustomerType, Rating, SocialMedia, fold_case,
 };
 use crate::money::Money;
 use crate::values::{
-    Bin, Email, Iin, KzPostalCode, Phone, garde_bin, garde_email, garde_iin, garde_kz_postal_code,
-    garde_phone,
+    Bin, Email, Iin, KzPostalCode, Phone, garde_bin, garde_email, garde_iin, garde_kz_postal_code, garde_phone,
 };
 
 /// At most this many contacts, and as many addresses, per customer.
@@ -61,13 +60,7 @@ fn trim_patch(value: Option<Option<String>>) -> Option<Option<String>> {
 pub fn is_kazakhstan(country: &str) -> bool {
     matches!(
         fold_case(country).as_str(),
-        "kazakhstan"
-            | "kz"
-            | "kaz"
-            | "казахстан"
-            | "қазақстан"
-            | "republic of kazakhstan"
-            | "республика казахстан"
+        "kazakhstan" | "kz" | "kaz" | "казахстан" | "қазақстан" | "republic of kazakhstan" | "республика казахстан"
     )
 }
 
@@ -106,9 +99,7 @@ fn custom_fields_rule(value: &serde_json::Value, _: &()) -> garde::Result {
     if !value.is_object() {
         return Err(garde::Error::new("must be a JSON object"));
     }
-    let size = serde_json::to_vec(value)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > MAX_CUSTOM_FIELDS_BYTES {
         return Err(garde::Error::new(format!(
             "must be at most {MAX_CUSTOM_FIELDS_BYTES} bytes as JSON, got {size}"
@@ -149,9 +140,7 @@ fn normalize_tags(tags: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-fn bin_needs_company(
-    customer_type: Option<CustomerType>,
-) -> impl FnOnce(&Option<String>, &()) -> garde::Result {
+fn bin_needs_company(customer_type: Option<CustomerType>) -> impl FnOnce(&Option<String>, &()) -> garde::Result {
     move |bin, _| match (bin, customer_type) {
         (Some(_), Some(CustomerType::Individual)) => Err(garde::Error::new(
             "is only allowed for COMPANY customers (an individual has an IIN)",
@@ -161,12 +150,7 @@ fn bin_needs_company(
 }
 
 fn one_primary_contact(contacts: &[ContactDraft], _: &()) -> garde::Result {
-    if contacts
-        .iter()
-        .filter(|c| c.is_primary == Some(true))
-        .count()
-        > 1
-    {
+    if contacts.iter().filter(|c| c.is_primary == Some(true)).count() > 1 {
         return Err(garde::Error::new("at most one contact may be primary"));
     }
     Ok(())
@@ -187,25 +171,23 @@ fn one_primary_per_type(addresses: &[AddressDraft], _: &()) -> garde::Result {
 
 fn max_items(len: usize, max: usize) -> garde::Result {
     if len > max {
-        return Err(garde::Error::new(format!(
-            "must hold at most {max} items, got {len}"
-        )));
+        return Err(garde::Error::new(format!("must hold at most {max} items, got {len}")));
     }
     Ok(())
 }
 
 fn replacement_contacts(value: &Option<Vec<ContactDraft>>, ctx: &()) -> garde::Result {
     match value {
-        Some(contacts) => max_items(contacts.len(), MAX_CONTACTS)
-            .and_then(|()| one_primary_contact(contacts, ctx)),
+        Some(contacts) => max_items(contacts.len(), MAX_CONTACTS).and_then(|()| one_primary_contact(contacts, ctx)),
         None => Ok(()),
     }
 }
 
 fn replacement_addresses(value: &Option<Vec<AddressDraft>>, ctx: &()) -> garde::Result {
     match value {
-        Some(addresses) => max_items(addresses.len(), MAX_ADDRESSES)
-            .and_then(|()| one_primary_per_type(addresses, ctx)),
+        Some(addresses) => {
+            max_items(addresses.len(), MAX_ADDRESSES).and_then(|()| one_primary_per_type(addresses, ctx))
+        }
         None => Ok(()),
     }
 }
@@ -370,9 +352,7 @@ impl ContactDraft {
                 mobile_phone,
                 is_primary: self.is_primary.unwrap_or(false),
                 is_decision_maker: self.is_decision_maker.unwrap_or(false),
-                social_media: self
-                    .social_media
-                    .and_then(SocialMediaDraft::into_social_media),
+                social_media: self.social_media.and_then(SocialMediaDraft::into_social_media),
                 notes: self.notes,
             }),
             _ => Err(errors),
@@ -768,16 +748,8 @@ impl CustomerDraft {
             company_name: trim_opt(self.company_name),
             industry: trim_opt(self.industry),
             lead_source: trim_opt(self.lead_source),
-            contacts: self
-                .contacts
-                .into_iter()
-                .map(ContactDraft::normalized)
-                .collect(),
-            addresses: self
-                .addresses
-                .into_iter()
-                .map(AddressDraft::normalized)
-                .collect(),
+            contacts: self.contacts.into_iter().map(ContactDraft::normalized).collect(),
+            addresses: self.addresses.into_iter().map(AddressDraft::normalized).collect(),
             ..self
         }
     }
@@ -863,6 +835,49 @@ pub struct NewCustomer {
     pub contacts: Vec<NewContact>,
     /// Addresses.
     pub addresses: Vec<NewAddress>,
+}
+
+impl NewCustomer {
+    /// The customer this command creates in `scope`: a new id, version 1, the defaults of a new
+    /// customer (rating 5, active, no purchases), created and updated by `actor` at `now`.
+    pub fn into_customer(self, scope: Scope, actor: UserId, now: OffsetDateTime) -> Customer {
+        let id = CustomerId::new();
+        Customer {
+            id,
+            organization_id: scope.organization_id,
+            workspace_id: scope.workspace_id,
+            customer_type: self.customer_type,
+            status: self.status,
+            name: self.name,
+            email: self.email,
+            phone: self.phone,
+            iin: self.iin,
+            bin: self.bin,
+            company_name: self.company_name,
+            company_size: self.company_size,
+            industry: self.industry,
+            credit_limit: self.credit_limit,
+            current_balance: Money::ZERO,
+            custom_fields: self.custom_fields,
+            tags: self.tags,
+            lead_source: self.lead_source,
+            first_purchase_date: None,
+            last_purchase_date: None,
+            total_purchases: Money::ZERO,
+            purchase_count: 0,
+            lifetime_value: Money::ZERO,
+            rating: Rating::DEFAULT,
+            assigned_to: self.assigned_to,
+            is_active: true,
+            contacts: self.contacts.into_iter().map(|c| c.into_contact(id, now)).collect(),
+            addresses: self.addresses.into_iter().map(|a| a.into_address(id, now)).collect(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            created_by: Some(actor),
+            updated_by: Some(actor),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -978,9 +993,7 @@ impl CustomerChangesDraft {
                 Some(Some(v)) => errors.check(field, parse(&v)).map(Some),
             }
         }
-        let email = draft
-            .email
-            .and_then(|e| errors.check("email", Email::parse(&e)));
+        let email = draft.email.and_then(|e| errors.check("email", Email::parse(&e)));
         let phone = patch(&mut errors, "phone", draft.phone, Phone::parse);
         let iin = patch(&mut errors, "iin", draft.iin, Iin::parse);
         let bin = patch(&mut errors, "bin", draft.bin, Bin::parse);
@@ -990,9 +1003,7 @@ impl CustomerChangesDraft {
         let current_balance = draft
             .current_balance
             .and_then(|v| errors.check("currentBalance", Money::parse(v)));
-        let rating = draft
-            .rating
-            .and_then(|v| errors.check("rating", Rating::parse(v)));
+        let rating = draft.rating.and_then(|v| errors.check("rating", Rating::parse(v)));
         let contacts = draft.contacts.map(|c| build_contacts(c, &mut errors));
         let addresses = draft.addresses.map(|a| build_addresses(a, &mut errors));
         errors.into_result(|| CustomerChanges {
@@ -1160,8 +1171,7 @@ mod tests {
             is_primary: Some(true),
             ..draft.contacts[0].clone()
         });
-        let mut second =
-            AddressDraft::new(AddressType::Billing, "ул. Сатпаева, 1", "Алматы", "A05F4K5");
+        let mut second = AddressDraft::new(AddressType::Billing, "ул. Сатпаева, 1", "Алматы", "A05F4K5");
         second.is_primary = Some(true);
         draft.addresses[0].is_primary = Some(true);
         draft.addresses.push(second);
@@ -1180,27 +1190,17 @@ mod tests {
         let mut address = AddressDraft::new(AddressType::Office, "Tverskaya 1", "Moscow", "125009");
         address.country = Some("Russia".into());
         draft.addresses = vec![address];
-        assert_eq!(
-            draft.clone().parse().unwrap().addresses[0].postal_code,
-            "125009"
-        );
+        assert_eq!(draft.clone().parse().unwrap().addresses[0].postal_code, "125009");
         draft.addresses[0].postal_code = "x".repeat(21);
-        assert_eq!(
-            fields(&draft.parse().unwrap_err()),
-            vec!["addresses[0].postalCode"]
-        );
+        assert_eq!(fields(&draft.parse().unwrap_err()), vec!["addresses[0].postalCode"]);
     }
 
     #[test]
     fn custom_fields_must_be_a_small_object() {
         let mut draft = b2b_draft();
         draft.custom_fields = Some(serde_json::json!([1, 2]));
-        assert_eq!(
-            fields(&draft.clone().parse().unwrap_err()),
-            vec!["customFields"]
-        );
-        draft.custom_fields =
-            Some(serde_json::json!({ "big": "x".repeat(MAX_CUSTOM_FIELDS_BYTES) }));
+        assert_eq!(fields(&draft.clone().parse().unwrap_err()), vec!["customFields"]);
+        draft.custom_fields = Some(serde_json::json!({ "big": "x".repeat(MAX_CUSTOM_FIELDS_BYTES) }));
         assert_eq!(fields(&draft.parse().unwrap_err()), vec!["customFields"]);
     }
 

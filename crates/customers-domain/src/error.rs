@@ -67,11 +67,7 @@ impl ValidationErrors {
 
     /// `Ok(value)` when nothing was recorded, the errors otherwise.
     pub fn into_result<T>(self, value: impl FnOnce() -> T) -> Result<T, ValidationErrors> {
-        if self.is_empty() {
-            Ok(value())
-        } else {
-            Err(self)
-        }
+        if self.is_empty() { Ok(value()) } else { Err(self) }
     }
 
     /// Adds the errors of a garde report, with paths turned into the camelCase wire names,
@@ -92,11 +88,7 @@ impl ValidationErrors {
 
 impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect();
+        let parts: Vec<String> = self.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
         f.write_str(&parts.join("; "))
     }
 }
@@ -108,9 +100,7 @@ impl std::error::Error for ValidationErrors {}
 fn wire_path(path: &str) -> String {
     path.split('.')
         .map(|segment| {
-            let (name, index) = segment
-                .find('[')
-                .map_or((segment, ""), |at| segment.split_at(at));
+            let (name, index) = segment.find('[').map_or((segment, ""), |at| segment.split_at(at));
             let name = match name {
                 "customer_type" | "address_type" => "type".to_owned(),
                 other => snake_to_camel(other),
@@ -204,10 +194,7 @@ mod tests {
     fn wire_path_uses_camel_case_and_keeps_indexes() {
         assert_eq!(wire_path("contacts[0].first_name"), "contacts[0].firstName");
         assert_eq!(wire_path("customer_type"), "type");
-        assert_eq!(
-            wire_path("addresses[12].address_type"),
-            "addresses[12].type"
-        );
+        assert_eq!(wire_path("addresses[12].address_type"), "addresses[12].type");
         assert_eq!(wire_path("tags[3]"), "tags[3]");
         assert_eq!(wire_path("credit_limit"), "creditLimit");
     }

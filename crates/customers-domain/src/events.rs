@@ -108,12 +108,7 @@ pub struct EventEnvelope {
 
 impl EventEnvelope {
     /// Wraps an event about `customer`.
-    pub fn new(
-        customer: &Customer,
-        actor: UserId,
-        occurred_at: OffsetDateTime,
-        event: CustomerEvent,
-    ) -> Self {
+    pub fn new(customer: &Customer, actor: UserId, occurred_at: OffsetDateTime, event: CustomerEvent) -> Self {
         Self {
             event_id: Uuid::now_v7(),
             version: EVENT_SCHEMA_VERSION,

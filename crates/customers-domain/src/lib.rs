@@ -16,12 +16,10 @@ pub mod service;
 pub mod values;
 
 pub use error::{CustomerError, FieldError, UniqueField, ValidationErrors};
-pub use ids::{
-    AddressId, ContactId, CustomerId, NoteId, OrganizationId, Scope, UserId, WorkspaceId,
-};
+pub use ids::{AddressId, ContactId, CustomerId, NoteId, OrganizationId, Scope, UserId, WorkspaceId};
 pub use model::{
-    AddressType, CompanySize, Coordinates, CustomFields, Customer, CustomerAddress,
-    CustomerContact, CustomerNote, CustomerStatus, CustomerType, Rating, SocialMedia,
+    AddressType, CompanySize, Coordinates, CustomFields, Customer, CustomerAddress, CustomerContact, CustomerNote,
+    CustomerStatus, CustomerType, Rating, SocialMedia,
 };
 pub use money::Money;
 pub use service::CustomerService;

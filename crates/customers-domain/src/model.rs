@@ -403,19 +403,10 @@ mod tests {
         for status in CustomerStatus::ALL {
             assert_eq!(status.as_str().parse::<CustomerStatus>().unwrap(), *status);
         }
-        assert_eq!(
-            "500+".parse::<CompanySize>().unwrap(),
-            CompanySize::Enterprise
-        );
-        assert_eq!(
-            "billing".parse::<AddressType>().unwrap(),
-            AddressType::Billing
-        );
+        assert_eq!("500+".parse::<CompanySize>().unwrap(), CompanySize::Enterprise);
+        assert_eq!("billing".parse::<AddressType>().unwrap(), AddressType::Billing);
         let err = "BILLING".parse::<AddressType>().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "must be one of billing, shipping, office, warehouse"
-        );
+        assert_eq!(err.to_string(), "must be one of billing, shipping, office, warehouse");
     }
 
     #[test]

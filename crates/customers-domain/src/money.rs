@@ -21,9 +21,7 @@ pub enum MoneyError {
 }
 
 /// An amount of money with exactly two decimals on output (`"5000000.00"`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(try_from = "Decimal", into = "Decimal")]
 pub struct Money(Decimal);
 
@@ -61,8 +59,7 @@ impl Money {
     /// Rounds a computed amount (an average, a prediction) half-even to two decimals.
     /// Saturates at the storable maximum.
     pub fn round(amount: Decimal) -> Self {
-        let mut value =
-            amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven);
+        let mut value = amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven);
         let limit = Self::limit() - Decimal::new(1, 2);
         if value > limit {
             value = limit;
@@ -117,29 +114,16 @@ mod tests {
             ("9999999999999999.99", "9999999999999999.99"),
             ("1.000", "1.00"),
         ] {
-            assert_eq!(
-                Money::parse(dec(input)).unwrap().to_string(),
-                shown,
-                "{input}"
-            );
+            assert_eq!(Money::parse(dec(input)).unwrap().to_string(), shown, "{input}");
         }
     }
 
     #[test]
     fn parse_refuses_what_it_cannot_store() {
         assert_eq!(Money::parse(dec("1.005")), Err(MoneyError::TooManyDecimals));
-        assert_eq!(
-            Money::parse(dec("10000000000000000")),
-            Err(MoneyError::TooLarge)
-        );
-        assert_eq!(
-            Money::parse(dec("-10000000000000000.00")),
-            Err(MoneyError::TooLarge)
-        );
-        assert_eq!(
-            Money::parse_non_negative(dec("-0.01")),
-            Err(MoneyError::Negative)
-        );
+        assert_eq!(Money::parse(dec("10000000000000000")), Err(MoneyError::TooLarge));
+        assert_eq!(Money::parse(dec("-10000000000000000.00")), Err(MoneyError::TooLarge));
+        assert_eq!(Money::parse_non_negative(dec("-0.01")), Err(MoneyError::Negative));
         assert_eq!(Money::parse_non_negative(dec("0")).unwrap(), Money::ZERO);
     }
 

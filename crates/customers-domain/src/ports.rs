@@ -84,11 +84,7 @@ pub trait CustomerRepository: Send + Sync + 'static {
 pub trait CustomerSearch: Send + Sync + 'static {
     /// One page of the customers of `scope` matching `query`, in its order (ties by id), each
     /// with contacts and addresses, and the total number of matches.
-    async fn search(
-        &self,
-        scope: Scope,
-        query: &CustomerQuery,
-    ) -> Result<Page<Customer>, RepositoryError>;
+    async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<Page<Customer>, RepositoryError>;
 }
 
 /// A failure of the cache. The service treats it as a miss and carries on.
@@ -96,17 +92,20 @@ pub trait CustomerSearch: Send + Sync + 'static {
 #[error("cache failure: {0}")]
 pub struct CacheError(pub String);
 
-/// A cache of customers by id. Entries may vanish at any time; a stale entry must never be
-/// served after [`CustomerCache::invalidate`] returned.
+/// A cache of customers by id. Entries may vanish at any time, but a stale copy must never be
+/// served once [`CustomerCache::invalidate`] has returned: a reader that loaded the old version
+/// before a write committed may try to `put` it afterwards, and that `put` MUST be ignored.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CustomerCache: Send + Sync + 'static {
     /// The cached customer, if any.
     async fn get(&self, scope: Scope, id: CustomerId) -> Result<Option<Customer>, CacheError>;
-    /// Caches the customer (keyed by its own scope and id).
+    /// Caches the customer (keyed by its own scope and id). MUST NOT replace a newer cached
+    /// version, and MUST ignore versions covered by an earlier [`CustomerCache::invalidate`].
     async fn put(&self, customer: &Customer) -> Result<(), CacheError>;
-    /// Forgets the customer.
-    async fn invalidate(&self, scope: Scope, id: CustomerId) -> Result<(), CacheError>;
+    /// Forgets the customer and refuses later `put`s of versions up to `stale_up_to`
+    /// (`i64::MAX` after a delete).
+    async fn invalidate(&self, scope: Scope, id: CustomerId, stale_up_to: i64) -> Result<(), CacheError>;
 }
 
 /// A failure to hand events over.
@@ -136,7 +135,6 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
         let now = OffsetDateTime::now_utc();
-        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-            .unwrap_or(now)
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000).unwrap_or(now)
     }
 }

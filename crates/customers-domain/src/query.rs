@@ -178,15 +178,9 @@ impl CustomerQuery {
             // so that "at or after" and "at or before" stay exact.
             created_from: filter.created_from.map(|t| truncate_to_micros(t, true)),
             created_to: filter.created_to.map(|t| truncate_to_micros(t, false)),
-            industry: filter
-                .industry
-                .map(|v| fold_case(&v))
-                .filter(|v| !v.is_empty()),
+            industry: filter.industry.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
             city: filter.city.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
-            lead_source: filter
-                .lead_source
-                .map(|v| fold_case(&v))
-                .filter(|v| !v.is_empty()),
+            lead_source: filter.lead_source.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
             tags: filter
                 .tags
                 .iter()
@@ -260,11 +254,9 @@ mod tests {
     fn query_defaults_and_bounds() {
         let q = CustomerQuery::new(CustomerFilter::default(), None, None, None, None).unwrap();
         assert_eq!((q.page, q.limit, q.offset()), (1, 20, 0));
-        let q =
-            CustomerQuery::new(CustomerFilter::default(), None, None, Some(3), Some(100)).unwrap();
+        let q = CustomerQuery::new(CustomerFilter::default(), None, None, Some(3), Some(100)).unwrap();
         assert_eq!(q.offset(), 200);
-        let errors = CustomerQuery::new(CustomerFilter::default(), None, None, Some(0), Some(101))
-            .unwrap_err();
+        let errors = CustomerQuery::new(CustomerFilter::default(), None, None, Some(0), Some(101)).unwrap_err();
         let fields: Vec<_> = errors.errors().iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["page", "limit"]);
     }

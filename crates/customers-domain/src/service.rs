@@ -7,11 +7,8 @@ use crate::commands::{CustomerChanges, NewCustomer};
 use crate::error::{CustomerError, UniqueField, ValidationErrors};
 use crate::events::{CustomerEvent, EventEnvelope, diff};
 use crate::ids::{CustomerId, Scope, UserId};
-use crate::model::{Customer, CustomerType, Rating};
-use crate::money::Money;
-use crate::ports::{
-    Clock, CustomerCache, CustomerRepository, CustomerSearch, EventPublisher, RepositoryError,
-};
+use crate::model::{Customer, CustomerType};
+use crate::ports::{Clock, CustomerCache, CustomerRepository, CustomerSearch, EventPublisher, RepositoryError};
 use crate::query::{CustomerQuery, Page};
 
 /// How many times an update is retried when another write changed the customer meanwhile.
@@ -51,57 +48,9 @@ where
     /// Errors: [`CustomerError::Duplicate`] when the e-mail, IIN or BIN is taken in the
     /// organization.
     #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id))]
-    pub async fn create(
-        &self,
-        scope: Scope,
-        actor: UserId,
-        input: NewCustomer,
-    ) -> Result<Customer, CustomerError> {
+    pub async fn create(&self, scope: Scope, actor: UserId, input: NewCustomer) -> Result<Customer, CustomerError> {
         let now = self.clock.now();
-        let id = CustomerId::new();
-        let customer = Customer {
-            id,
-            organization_id: scope.organization_id,
-            workspace_id: scope.workspace_id,
-            customer_type: input.customer_type,
-            status: input.status,
-            name: input.name,
-            email: input.email,
-            phone: input.phone,
-            iin: input.iin,
-            bin: input.bin,
-            company_name: input.company_name,
-            company_size: input.company_size,
-            industry: input.industry,
-            credit_limit: input.credit_limit,
-            current_balance: Money::ZERO,
-            custom_fields: input.custom_fields,
-            tags: input.tags,
-            lead_source: input.lead_source,
-            first_purchase_date: None,
-            last_purchase_date: None,
-            total_purchases: Money::ZERO,
-            purchase_count: 0,
-            lifetime_value: Money::ZERO,
-            rating: Rating::DEFAULT,
-            assigned_to: input.assigned_to,
-            is_active: true,
-            contacts: input
-                .contacts
-                .into_iter()
-                .map(|c| c.into_contact(id, now))
-                .collect(),
-            addresses: input
-                .addresses
-                .into_iter()
-                .map(|a| a.into_address(id, now))
-                .collect(),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            created_by: Some(actor),
-            updated_by: Some(actor),
-        };
+        let customer = input.into_customer(scope, actor, now);
         match self.repository.insert(&customer).await {
             Ok(()) => {}
             Err(RepositoryError::Duplicate(field)) => {
@@ -158,11 +107,7 @@ where
 
     /// One page of the workspace's customers.
     #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id))]
-    pub async fn list(
-        &self,
-        scope: Scope,
-        query: &CustomerQuery,
-    ) -> Result<Page<Customer>, CustomerError> {
+    pub async fn list(&self, scope: Scope, query: &CustomerQuery) -> Result<Page<Customer>, CustomerError> {
         self.search.search(scope, query).await.map_err(internal)
     }
 
@@ -206,9 +151,8 @@ where
                 }
                 Err(other) => return Err(internal(other)),
             }
-            self.forget(scope, id).await;
-            self.publish(change_events(&current, &updated, actor, now))
-                .await;
+            self.forget(scope, id, current.version).await;
+            self.publish(change_events(&current, &updated, actor, now)).await;
             return Ok(updated);
         }
         Err(CustomerError::Contention)
@@ -218,12 +162,7 @@ where
     ///
     /// Errors: [`CustomerError::NotFound`].
     #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id, customer_id = %id))]
-    pub async fn delete(
-        &self,
-        scope: Scope,
-        actor: UserId,
-        id: CustomerId,
-    ) -> Result<(), CustomerError> {
+    pub async fn delete(&self, scope: Scope, actor: UserId, id: CustomerId) -> Result<(), CustomerError> {
         let customer = self
             .repository
             .get(scope, id)
@@ -233,7 +172,7 @@ where
         if !self.repository.delete(scope, id).await.map_err(internal)? {
             return Err(CustomerError::NotFound);
         }
-        self.forget(scope, id).await;
+        self.forget(scope, id, i64::MAX).await;
         let now = self.clock.now();
         self.publish(vec![EventEnvelope::new(
             &customer,
@@ -250,8 +189,8 @@ where
         self.repository.ping().await.map_err(internal)
     }
 
-    async fn forget(&self, scope: Scope, id: CustomerId) {
-        if let Err(err) = self.cache.invalidate(scope, id).await {
+    async fn forget(&self, scope: Scope, id: CustomerId, stale_up_to: i64) {
+        if let Err(err) = self.cache.invalidate(scope, id, stale_up_to).await {
             warn!("cache invalidation failed: {err}");
         }
     }
@@ -262,33 +201,33 @@ where
         }
     }
 
-    /// Builds the duplicate error; the existing customer's id is named only when it lives in
-    /// the caller's workspace (ids of other workspaces are not disclosed).
-    async fn duplicate(
-        &self,
-        scope: Scope,
-        field: UniqueField,
-        customer: &Customer,
-    ) -> CustomerError {
-        let value = match field {
-            UniqueField::Email => Some(customer.email.as_str().to_owned()),
-            UniqueField::Iin => customer.iin.as_ref().map(|v| v.as_str().to_owned()),
-            UniqueField::Bin => customer.bin.as_ref().map(|v| v.as_str().to_owned()),
-        };
-        let existing = match value {
-            Some(value) => self
+    /// Builds the duplicate error for a write refused by a unique index. The field reported is
+    /// the first taken of e-mail, IIN and BIN (whichever index the store happened to check
+    /// first); the existing customer's id is named only when it lives in the caller's
+    /// workspace (ids of other workspaces are not disclosed).
+    async fn duplicate(&self, scope: Scope, refused: UniqueField, customer: &Customer) -> CustomerError {
+        let candidates = [
+            (UniqueField::Email, Some(customer.email.as_str())),
+            (UniqueField::Iin, customer.iin.as_ref().map(|v| v.as_str())),
+            (UniqueField::Bin, customer.bin.as_ref().map(|v| v.as_str())),
+        ];
+        for (field, value) in candidates {
+            let Some(value) = value else { continue };
+            if let Ok(Some((holder_scope, holder))) = self
                 .repository
-                .find_by_unique(scope.organization_id, field, &value)
+                .find_by_unique(scope.organization_id, field, value)
                 .await
-                .ok()
-                .flatten(),
-            None => None,
-        };
+                && holder != customer.id
+            {
+                return CustomerError::Duplicate {
+                    field,
+                    existing_id: (holder_scope == scope).then_some(holder),
+                };
+            }
+        }
         CustomerError::Duplicate {
-            field,
-            existing_id: existing
-                .filter(|(s, id)| *s == scope && *id != customer.id)
-                .map(|(_, id)| id),
+            field: refused,
+            existing_id: None,
         }
     }
 }
@@ -363,23 +302,13 @@ pub fn apply_changes(
         next.current_balance = v;
     }
     if let Some(contacts) = c.contacts {
-        next.contacts = contacts
-            .into_iter()
-            .map(|x| x.into_contact(current.id, now))
-            .collect();
+        next.contacts = contacts.into_iter().map(|x| x.into_contact(current.id, now)).collect();
     }
     if let Some(addresses) = c.addresses {
-        next.addresses = addresses
-            .into_iter()
-            .map(|x| x.into_address(current.id, now))
-            .collect();
+        next.addresses = addresses.into_iter().map(|x| x.into_address(current.id, now)).collect();
     }
     if next.customer_type == CustomerType::Individual && next.bin.is_some() {
-        let field = if changes.customer_type.is_some() {
-            "type"
-        } else {
-            "bin"
-        };
+        let field = if changes.customer_type.is_some() { "type" } else { "bin" };
         return Err(ValidationErrors::single(
             field,
             "an INDIVIDUAL customer cannot have a BIN; clear the BIN or keep the type COMPANY",
@@ -393,12 +322,7 @@ pub fn apply_changes(
 
 /// The events of an update: `customer.updated` with the diff, plus `customer.status.changed`
 /// and `customer.assigned` when those fields moved. Nothing when nothing changed.
-fn change_events(
-    before: &Customer,
-    after: &Customer,
-    actor: UserId,
-    now: OffsetDateTime,
-) -> Vec<EventEnvelope> {
+fn change_events(before: &Customer, after: &Customer, actor: UserId, now: OffsetDateTime) -> Vec<EventEnvelope> {
     let changes = diff(before, after);
     if changes.is_empty() {
         return Vec::new();
@@ -454,17 +378,12 @@ mod tests {
     use crate::ids::{OrganizationId, WorkspaceId};
     use crate::model::{CustomerStatus, CustomerType};
     use crate::ports::{
-        CacheError, MockClock, MockCustomerCache, MockCustomerRepository, MockCustomerSearch,
-        MockEventPublisher, PublishError,
+        CacheError, MockClock, MockCustomerCache, MockCustomerRepository, MockCustomerSearch, MockEventPublisher,
+        PublishError,
     };
 
-    type Svc = CustomerService<
-        MockCustomerRepository,
-        MockCustomerSearch,
-        MockCustomerCache,
-        MockEventPublisher,
-        MockClock,
-    >;
+    type Svc =
+        CustomerService<MockCustomerRepository, MockCustomerSearch, MockCustomerCache, MockEventPublisher, MockClock>;
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 10:00:00 UTC);
 
@@ -489,7 +408,7 @@ mod tests {
         let mut cache = MockCustomerCache::new();
         cache.expect_get().returning(|_, _| Ok(None));
         cache.expect_put().returning(|_| Ok(()));
-        cache.expect_invalidate().returning(|_, _| Ok(()));
+        cache.expect_invalidate().returning(|_, _, _| Ok(()));
         cache
     }
 
@@ -524,10 +443,7 @@ mod tests {
             recording_events().0,
             clock(),
         );
-        service
-            .create(service_scope, actor(), new_customer())
-            .await
-            .unwrap()
+        service.create(service_scope, actor(), new_customer()).await.unwrap()
     }
 
     #[tokio::test]
@@ -535,32 +451,15 @@ mod tests {
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert()
             .withf(|c| {
-                c.scope() == scope()
-                    && c.version == 1
-                    && c.created_at == NOW
-                    && c.status == CustomerStatus::Lead
+                c.scope() == scope() && c.version == 1 && c.created_at == NOW && c.status == CustomerStatus::Lead
             })
             .times(1)
             .returning(|_| Ok(()));
         let (events, seen) = recording_events();
-        let service: Svc = CustomerService::new(
-            repo,
-            MockCustomerSearch::new(),
-            quiet_cache(),
-            events,
-            clock(),
-        );
-        let customer = service
-            .create(scope(), actor(), new_customer())
-            .await
-            .unwrap();
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), events, clock());
+        let customer = service.create(scope(), actor(), new_customer()).await.unwrap();
         assert_eq!(customer.created_by, Some(actor()));
-        let types: Vec<_> = seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|e| e.event.type_name())
-            .collect();
+        let types: Vec<_> = seen.lock().unwrap().iter().map(|e| e.event.type_name()).collect();
         assert_eq!(types, vec!["customer.created", "customer.assigned"]);
     }
 
@@ -582,15 +481,12 @@ mod tests {
                     mockall::predicate::eq("971240001315"),
                 )
                 .returning(move |_, _, _| Ok(Some((holder_scope, holder))));
+            repo.expect_find_by_unique()
+                .with(always(), mockall::predicate::eq(UniqueField::Email), always())
+                .returning(|_, _, _| Ok(None));
             let mut events = MockEventPublisher::new();
             events.expect_publish().never();
-            let service: Svc = CustomerService::new(
-                repo,
-                MockCustomerSearch::new(),
-                quiet_cache(),
-                events,
-                clock(),
-            );
+            let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), events, clock());
             match service.create(scope(), actor(), new_customer()).await {
                 Err(CustomerError::Duplicate { field, existing_id }) => {
                     assert_eq!(field, UniqueField::Bin);
@@ -598,6 +494,30 @@ mod tests {
                 }
                 other => panic!("expected a duplicate, got {other:?}"),
             }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_email_is_reported_first_whatever_index_refused_the_write() {
+        let holder = CustomerId::from_uuid(uuid::Uuid::from_u128(43));
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_insert()
+            .returning(|_| Err(RepositoryError::Duplicate(UniqueField::Bin)));
+        repo.expect_find_by_unique()
+            .with(always(), mockall::predicate::eq(UniqueField::Email), always())
+            .returning(move |_, _, _| Ok(Some((scope(), holder))));
+        let service: Svc = CustomerService::new(
+            repo,
+            MockCustomerSearch::new(),
+            quiet_cache(),
+            recording_events().0,
+            clock(),
+        );
+        match service.create(scope(), actor(), new_customer()).await {
+            Err(CustomerError::Duplicate { field, existing_id }) => {
+                assert_eq!((field, existing_id), (UniqueField::Email, Some(holder)));
+            }
+            other => panic!("expected a duplicate, got {other:?}"),
         }
     }
 
@@ -612,21 +532,13 @@ mod tests {
             .returning(move |_, _| Ok(Some(cached.clone())));
         let mut repo = MockCustomerRepository::new();
         repo.expect_get().never();
-        let service: Svc = CustomerService::new(
-            repo,
-            MockCustomerSearch::new(),
-            cache,
-            recording_events().0,
-            clock(),
-        );
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), cache, recording_events().0, clock());
         assert_eq!(service.get(scope(), customer.id).await.unwrap(), customer);
 
         // A broken cache is a miss, not a failure.
         let stored = customer.clone();
         let mut cache = MockCustomerCache::new();
-        cache
-            .expect_get()
-            .returning(|_, _| Err(CacheError("down".into())));
+        cache.expect_get().returning(|_, _| Err(CacheError("down".into())));
         cache
             .expect_put()
             .times(1)
@@ -635,13 +547,7 @@ mod tests {
         repo.expect_get()
             .times(1)
             .returning(move |_, _| Ok(Some(stored.clone())));
-        let service: Svc = CustomerService::new(
-            repo,
-            MockCustomerSearch::new(),
-            cache,
-            recording_events().0,
-            clock(),
-        );
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), cache, recording_events().0, clock());
         assert_eq!(service.get(scope(), customer.id).await.unwrap(), customer);
     }
 
@@ -669,15 +575,11 @@ mod tests {
         let attempts = Arc::new(Mutex::new(0));
         let counter = attempts.clone();
         let mut repo = MockCustomerRepository::new();
-        repo.expect_get()
-            .returning(move |_, _| Ok(Some(stored.clone())));
+        repo.expect_get().returning(move |_, _| Ok(Some(stored.clone())));
         repo.expect_update()
             .times(2)
             .returning(move |updated, expected, contacts, addresses| {
-                assert_eq!(
-                    (expected, updated.version, contacts, addresses),
-                    (1, 2, false, false)
-                );
+                assert_eq!((expected, updated.version, contacts, addresses), (1, 2, false, false));
                 let mut n = counter.lock().unwrap();
                 *n += 1;
                 if *n == 1 {
@@ -687,13 +589,7 @@ mod tests {
                 }
             });
         let (events, seen) = recording_events();
-        let service: Svc = CustomerService::new(
-            repo,
-            MockCustomerSearch::new(),
-            quiet_cache(),
-            events,
-            clock(),
-        );
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), events, clock());
         let changes = CustomerChangesDraft {
             name: Some("ТОО Бета".into()),
             status: Some(CustomerStatus::Active),
@@ -701,10 +597,7 @@ mod tests {
         }
         .parse()
         .unwrap();
-        let updated = service
-            .update(scope(), actor(), customer.id, changes)
-            .await
-            .unwrap();
+        let updated = service.update(scope(), actor(), customer.id, changes).await.unwrap();
         assert_eq!(updated.name, "ТОО Бета");
         assert_eq!(*attempts.lock().unwrap(), 2);
         let seen = seen.lock().unwrap();
@@ -724,8 +617,7 @@ mod tests {
     async fn update_gives_up_after_repeated_conflicts() {
         let customer = existing(scope()).await;
         let mut repo = MockCustomerRepository::new();
-        repo.expect_get()
-            .returning(move |_, _| Ok(Some(customer.clone())));
+        repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
         repo.expect_update()
             .times(UPDATE_ATTEMPTS)
             .returning(|_, _, _, _| Err(RepositoryError::VersionConflict));
@@ -737,12 +629,7 @@ mod tests {
             clock(),
         );
         let result = service
-            .update(
-                scope(),
-                actor(),
-                CustomerId::new(),
-                CustomerChanges::default(),
-            )
+            .update(scope(), actor(), CustomerId::new(), CustomerChanges::default())
             .await;
         assert!(matches!(result, Err(CustomerError::Contention)));
     }
@@ -751,8 +638,7 @@ mod tests {
     async fn update_refuses_a_bin_on_an_individual() {
         let customer = existing(scope()).await;
         let mut repo = MockCustomerRepository::new();
-        repo.expect_get()
-            .returning(move |_, _| Ok(Some(customer.clone())));
+        repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
         repo.expect_update().never();
         let service: Svc = CustomerService::new(
             repo,
@@ -765,10 +651,7 @@ mod tests {
             customer_type: Some(CustomerType::Individual),
             ..Default::default()
         };
-        match service
-            .update(scope(), actor(), CustomerId::new(), changes)
-            .await
-        {
+        match service.update(scope(), actor(), CustomerId::new(), changes).await {
             Err(CustomerError::Invalid(errors)) => assert_eq!(errors.errors()[0].field, "type"),
             other => panic!("expected invalid, got {other:?}"),
         }
@@ -779,22 +662,20 @@ mod tests {
         let customer = existing(scope()).await;
         let id = customer.id;
         let mut repo = MockCustomerRepository::new();
-        repo.expect_get()
-            .returning(move |_, _| Ok(Some(customer.clone())));
+        repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
         repo.expect_delete().times(1).returning(|_, _| Ok(true));
         let mut cache = MockCustomerCache::new();
         cache
             .expect_invalidate()
-            .with(always(), mockall::predicate::eq(id))
+            .with(always(), mockall::predicate::eq(id), mockall::predicate::eq(i64::MAX))
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         let mut events = MockEventPublisher::new();
         events
             .expect_publish()
             .times(1)
             .returning(|_| Err(PublishError("broker down".into())));
-        let service: Svc =
-            CustomerService::new(repo, MockCustomerSearch::new(), cache, events, clock());
+        let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), cache, events, clock());
         service.delete(scope(), actor(), id).await.unwrap();
 
         let mut repo = MockCustomerRepository::new();
@@ -826,11 +707,7 @@ mod tests {
             recording_events().0,
             clock(),
         );
-        let result = service
-            .list(scope(), &crate::query::CustomerQuery::default())
-            .await;
-        assert!(
-            matches!(result, Err(CustomerError::Internal(m)) if m.contains("connection reset"))
-        );
+        let result = service.list(scope(), &crate::query::CustomerQuery::default()).await;
+        assert!(matches!(result, Err(CustomerError::Internal(m)) if m.contains("connection reset")));
     }
 }

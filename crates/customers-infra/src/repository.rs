@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, QueryResult, SqlErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, IsolationLevel,
+    QueryResult, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
@@ -17,8 +17,8 @@ use customers_domain::ports::{CustomerRepository, CustomerSearch, RepositoryErro
 use customers_domain::query::{CustomerQuery, Page, SortField, SortOrder};
 use customers_domain::values::{Bin, Email, Iin, Phone};
 use customers_domain::{
-    AddressId, ContactId, Customer, CustomerAddress, CustomerContact, CustomerId, OrganizationId,
-    Scope, UniqueField, UserId, WorkspaceId,
+    AddressId, ContactId, Customer, CustomerAddress, CustomerContact, CustomerId, OrganizationId, Scope, UniqueField,
+    UserId, WorkspaceId,
 };
 
 use crate::sql::{Codec, Sql, corrupt, like_escape};
@@ -49,6 +49,12 @@ impl SeaRepository {
         Self { db, codec }
     }
 
+    /// Whether the database is embedded in this process (SQLite): a single server owns it, so
+    /// per-process caching is safe.
+    pub fn is_embedded(&self) -> bool {
+        self.codec.backend() == DbBackend::Sqlite
+    }
+
     /// The connection pool.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
@@ -65,6 +71,21 @@ impl SeaRepository {
         self.db.begin_with_options(options).await.map_err(db_error)
     }
 
+    /// Starts a read-only transaction with one snapshot for all its statements, so that a
+    /// customer and its contacts and addresses are read from the same version. (SQLite in WAL
+    /// mode keeps one snapshot per transaction by itself.)
+    async fn begin_read(&self) -> Result<DatabaseTransaction, RepositoryError> {
+        let options = match self.codec.backend() {
+            DbBackend::Postgres => TransactionOptions {
+                isolation_level: Some(IsolationLevel::RepeatableRead),
+                access_mode: Some(AccessMode::ReadOnly),
+                ..Default::default()
+            },
+            _ => TransactionOptions::default(),
+        };
+        self.db.begin_with_options(options).await.map_err(db_error)
+    }
+
     fn customer_values(&self, c: &Customer) -> Vec<(&'static str, Value)> {
         let k = &self.codec;
         vec![
@@ -73,28 +94,13 @@ impl SeaRepository {
             ("name", k.text(c.name.clone())),
             ("name_key", k.text(fold_case(&c.name))),
             ("email", k.text(c.email.as_str())),
-            (
-                "phone",
-                k.opt_text(c.phone.as_ref().map(|p| p.as_str().to_owned())),
-            ),
-            (
-                "iin",
-                k.opt_text(c.iin.as_ref().map(|v| v.as_str().to_owned())),
-            ),
-            (
-                "bin",
-                k.opt_text(c.bin.as_ref().map(|v| v.as_str().to_owned())),
-            ),
+            ("phone", k.opt_text(c.phone.as_ref().map(|p| p.as_str().to_owned()))),
+            ("iin", k.opt_text(c.iin.as_ref().map(|v| v.as_str().to_owned()))),
+            ("bin", k.opt_text(c.bin.as_ref().map(|v| v.as_str().to_owned()))),
             ("company_name", k.opt_text(c.company_name.clone())),
-            (
-                "company_size",
-                k.opt_text(c.company_size.map(|s| s.as_str())),
-            ),
+            ("company_size", k.opt_text(c.company_size.map(|s| s.as_str()))),
             ("industry", k.opt_text(c.industry.clone())),
-            (
-                "industry_key",
-                k.opt_text(c.industry.as_deref().map(fold_case)),
-            ),
+            ("industry_key", k.opt_text(c.industry.as_deref().map(fold_case))),
             ("credit_limit", k.money(c.credit_limit)),
             ("current_balance", k.money(c.current_balance)),
             (
@@ -103,10 +109,7 @@ impl SeaRepository {
             ),
             ("tags", k.json(Some(serde_json::json!(c.tags)))),
             ("lead_source", k.opt_text(c.lead_source.clone())),
-            (
-                "lead_source_key",
-                k.opt_text(c.lead_source.as_deref().map(fold_case)),
-            ),
+            ("lead_source_key", k.opt_text(c.lead_source.as_deref().map(fold_case))),
             ("first_purchase_date", k.opt_time(c.first_purchase_date)),
             ("last_purchase_date", k.opt_time(c.last_purchase_date)),
             ("total_purchases", k.money(c.total_purchases)),
@@ -124,19 +127,14 @@ impl SeaRepository {
 
     fn insert_sql(&self, table: &str, columns: Vec<(&'static str, Value)>) -> Sql {
         let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-        let mut sql = self.codec.sql(&format!(
-            "INSERT INTO {table} ({}) VALUES ",
-            names.join(", ")
-        ));
+        let mut sql = self
+            .codec
+            .sql(&format!("INSERT INTO {table} ({}) VALUES ", names.join(", ")));
         sql.bind_list(columns.into_iter().map(|(_, value)| value));
         sql
     }
 
-    async fn insert_children(
-        &self,
-        txn: &DatabaseTransaction,
-        customer: &Customer,
-    ) -> Result<(), RepositoryError> {
+    async fn insert_children(&self, txn: &DatabaseTransaction, customer: &Customer) -> Result<(), RepositoryError> {
         let k = &self.codec;
         for (position, c) in customer.contacts.iter().enumerate() {
             let sql = self.insert_sql(
@@ -191,14 +189,8 @@ impl SeaRepository {
                         "contact_phone",
                         k.opt_text(a.contact_phone.as_ref().map(|p| p.as_str().to_owned())),
                     ),
-                    (
-                        "delivery_instructions",
-                        k.opt_text(a.delivery_instructions.clone()),
-                    ),
-                    (
-                        "coordinates",
-                        k.json(a.coordinates.map(|c| serde_json::json!(c))),
-                    ),
+                    ("delivery_instructions", k.opt_text(a.delivery_instructions.clone())),
+                    ("coordinates", k.json(a.coordinates.map(|c| serde_json::json!(c)))),
                     ("created_at", k.time(a.created_at)),
                     ("updated_at", k.time(a.updated_at)),
                 ],
@@ -208,11 +200,7 @@ impl SeaRepository {
         Ok(())
     }
 
-    async fn replace_tags(
-        &self,
-        txn: &DatabaseTransaction,
-        customer: &Customer,
-    ) -> Result<(), RepositoryError> {
+    async fn replace_tags(&self, txn: &DatabaseTransaction, customer: &Customer) -> Result<(), RepositoryError> {
         let k = &self.codec;
         let mut delete = k.sql("DELETE FROM customer_tags WHERE customer_id = ");
         delete.bind(k.uuid(customer.id));
@@ -237,9 +225,7 @@ impl SeaRepository {
         tables: &[&str],
     ) -> Result<(), RepositoryError> {
         for table in tables {
-            let mut sql = self
-                .codec
-                .sql(&format!("DELETE FROM {table} WHERE customer_id = "));
+            let mut sql = self.codec.sql(&format!("DELETE FROM {table} WHERE customer_id = "));
             sql.bind(self.codec.uuid(id));
             txn.execute_raw(sql.build()).await.map_err(db_error)?;
         }
@@ -271,14 +257,10 @@ impl SeaRepository {
         let mut sql = self.codec.sql(&format!(
             "SELECT {CONTACT_COLUMNS} FROM customer_contacts WHERE customer_id IN "
         ));
-        sql.bind_list(ids.clone())
-            .push(" ORDER BY customer_id, position");
+        sql.bind_list(ids.clone()).push(" ORDER BY customer_id, position");
         for row in conn.query_all_raw(sql.build()).await.map_err(db_error)? {
             let contact = self.read_contact(&row)?;
-            contacts
-                .entry(contact.customer_id)
-                .or_default()
-                .push(contact);
+            contacts.entry(contact.customer_id).or_default().push(contact);
         }
         let mut addresses: HashMap<CustomerId, Vec<CustomerAddress>> = HashMap::new();
         let mut sql = self.codec.sql(&format!(
@@ -287,10 +269,7 @@ impl SeaRepository {
         sql.bind_list(ids).push(" ORDER BY customer_id, position");
         for row in conn.query_all_raw(sql.build()).await.map_err(db_error)? {
             let address = self.read_address(&row)?;
-            addresses
-                .entry(address.customer_id)
-                .or_default()
-                .push(address);
+            addresses.entry(address.customer_id).or_default().push(address);
         }
         for customer in &mut customers {
             customer.contacts = contacts.remove(&customer.id).unwrap_or_default();
@@ -304,9 +283,7 @@ impl SeaRepository {
         let text = |col: &str| k.get::<String>(row, col);
         let opt_text = |col: &str| k.get::<Option<String>>(row, col);
         let tags = match k.get_json(row, "tags")? {
-            Some(value) => {
-                serde_json::from_value::<Vec<String>>(value).map_err(|e| corrupt("tags", e))?
-            }
+            Some(value) => serde_json::from_value::<Vec<String>>(value).map_err(|e| corrupt("tags", e))?,
             None => Vec::new(),
         };
         let custom_fields = match k.get_json(row, "custom_fields")? {
@@ -347,8 +324,7 @@ impl SeaRepository {
             purchase_count: i32::try_from(read_int(k, row, "purchase_count")?)
                 .map_err(|e| corrupt("purchase_count", e))?,
             lifetime_value: k.get_money(row, "lifetime_value")?,
-            rating: customers_domain::Rating::parse(read_int(k, row, "rating")?)
-                .map_err(|e| corrupt("rating", e))?,
+            rating: customers_domain::Rating::parse(read_int(k, row, "rating")?).map_err(|e| corrupt("rating", e))?,
             assigned_to: k.get::<Option<Uuid>>(row, "assigned_to")?.map(UserId::from),
             is_active: k.get::<bool>(row, "is_active")?,
             contacts: Vec::new(),
@@ -372,10 +348,8 @@ impl SeaRepository {
             middle_name: opt_text("middle_name")?,
             position: opt_text("job_title")?,
             department: opt_text("department")?,
-            email: Email::parse(&k.get::<String>(row, "email")?)
-                .map_err(|e| corrupt("email", e))?,
-            phone: Phone::parse(&k.get::<String>(row, "phone")?)
-                .map_err(|e| corrupt("phone", e))?,
+            email: Email::parse(&k.get::<String>(row, "email")?).map_err(|e| corrupt("email", e))?,
+            phone: Phone::parse(&k.get::<String>(row, "phone")?).map_err(|e| corrupt("phone", e))?,
             mobile_phone: opt_text("mobile_phone")?
                 .map(|v| Phone::parse(&v).map_err(|e| corrupt("mobile_phone", e)))
                 .transpose()?,
@@ -398,10 +372,7 @@ impl SeaRepository {
         Ok(CustomerAddress {
             id: AddressId::from(k.get::<Uuid>(row, "id")?),
             customer_id: CustomerId::from(k.get::<Uuid>(row, "customer_id")?),
-            address_type: k
-                .get::<String>(row, "type")?
-                .parse()
-                .map_err(|e| corrupt("type", e))?,
+            address_type: k.get::<String>(row, "type")?.parse().map_err(|e| corrupt("type", e))?,
             street: k.get(row, "street")?,
             building: opt_text("building")?,
             apartment: opt_text("apartment")?,
@@ -451,8 +422,7 @@ impl SeaRepository {
                 .push(")");
         }
         if let Some(industry) = &f.industry {
-            sql.push(" AND c.industry_key = ")
-                .bind(k.text(industry.clone()));
+            sql.push(" AND c.industry_key = ").bind(k.text(industry.clone()));
         }
         if let Some(city) = &f.city {
             sql.push(" AND EXISTS (SELECT 1 FROM customer_addresses a WHERE a.customer_id = c.id AND a.city_key = ")
@@ -466,8 +436,7 @@ impl SeaRepository {
             sql.push(" AND c.is_active = ").bind(k.bool(active));
         }
         if let Some(source) = &f.lead_source {
-            sql.push(" AND c.lead_source_key = ")
-                .bind(k.text(source.clone()));
+            sql.push(" AND c.lead_source_key = ").bind(k.text(source.clone()));
         }
         if !f.tags.is_empty() {
             sql.push(" AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag_key IN ")
@@ -475,12 +444,10 @@ impl SeaRepository {
                 .push(")");
         }
         if let Some(min) = f.min_purchases {
-            sql.push(" AND c.total_purchases >= ")
-                .bind(k.decimal(min, true));
+            sql.push(" AND c.total_purchases >= ").bind(k.decimal(min, true));
         }
         if let Some(max) = f.max_purchases {
-            sql.push(" AND c.total_purchases <= ")
-                .bind(k.decimal(max, false));
+            sql.push(" AND c.total_purchases <= ").bind(k.decimal(max, false));
         }
         if let Some(from) = f.created_from {
             sql.push(" AND c.created_at >= ").bind(k.time(from));
@@ -505,11 +472,7 @@ fn db_error(err: DbErr) -> RepositoryError {
         // PostgreSQL names the index (ux_customers_org_email); SQLite names the columns
         // (customers.organization_id, customers.email).
         for (field, index, column) in [
-            (
-                UniqueField::Email,
-                "ux_customers_org_email",
-                "customers.email",
-            ),
+            (UniqueField::Email, "ux_customers_org_email", "customers.email"),
             (UniqueField::Iin, "ux_customers_org_iin", "customers.iin"),
             (UniqueField::Bin, "ux_customers_org_bin", "customers.bin"),
         ] {
@@ -564,13 +527,16 @@ impl CustomerRepository for SeaRepository {
     }
 
     async fn get(&self, scope: Scope, id: CustomerId) -> Result<Option<Customer>, RepositoryError> {
-        let mut sql = self.codec.sql(&format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "
-        ));
+        let mut sql = self
+            .codec
+            .sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
         self.scope_condition(&mut sql, scope);
         sql.push(" AND c.id = ").bind(self.codec.uuid(id));
-        let rows = self.db.query_all_raw(sql.build()).await.map_err(db_error)?;
-        Ok(self.hydrate(&self.db, rows).await?.into_iter().next())
+        let txn = self.begin_read().await?;
+        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
+        let customer = self.hydrate(&txn, rows).await?.into_iter().next();
+        txn.commit().await.map_err(db_error)?;
+        Ok(customer)
     }
 
     async fn update(
@@ -638,12 +604,7 @@ impl CustomerRepository for SeaRepository {
         let mut exists = k.sql("SELECT c.id FROM customers c WHERE ");
         self.scope_condition(&mut exists, scope);
         exists.push(" AND c.id = ").bind(k.uuid(id));
-        if txn
-            .query_one_raw(exists.build())
-            .await
-            .map_err(db_error)?
-            .is_none()
-        {
+        if txn.query_one_raw(exists.build()).await.map_err(db_error)?.is_none() {
             txn.rollback().await.map_err(db_error)?;
             return Ok(false);
         }
@@ -658,12 +619,7 @@ impl CustomerRepository for SeaRepository {
             ],
         )
         .await?;
-        let deleted = txn
-            .execute_raw(sql.build())
-            .await
-            .map_err(db_error)?
-            .rows_affected()
-            > 0;
+        let deleted = txn.execute_raw(sql.build()).await.map_err(db_error)?.rows_affected() > 0;
         txn.commit().await.map_err(db_error)?;
         Ok(deleted)
     }
@@ -684,7 +640,8 @@ impl CustomerRepository for SeaRepository {
             UniqueField::Email => value.trim().to_lowercase(),
             _ => value.trim().to_owned(),
         };
-        let mut sql = k.sql("SELECT c.id, c.organization_id, c.workspace_id FROM customers c WHERE c.organization_id = ");
+        let mut sql =
+            k.sql("SELECT c.id, c.organization_id, c.workspace_id FROM customers c WHERE c.organization_id = ");
         sql.bind(k.uuid(organization))
             .push(&format!(" AND c.{column} = "))
             .bind(k.text(value));
@@ -705,29 +662,19 @@ impl CustomerRepository for SeaRepository {
 
 #[async_trait]
 impl CustomerSearch for SeaRepository {
-    async fn search(
-        &self,
-        scope: Scope,
-        query: &CustomerQuery,
-    ) -> Result<Page<Customer>, RepositoryError> {
+    async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<Page<Customer>, RepositoryError> {
         let k = &self.codec;
         let mut count = k.sql("SELECT COUNT(*) AS total FROM customers c WHERE ");
         self.scope_condition(&mut count, scope);
         self.filter_conditions(&mut count, query);
-        let total = match self
-            .db
-            .query_one_raw(count.build())
-            .await
-            .map_err(db_error)?
-        {
+        let txn = self.begin_read().await?;
+        let total = match txn.query_one_raw(count.build()).await.map_err(db_error)? {
             Some(row) => u64::try_from(read_int(k, &row, "total")?).unwrap_or(0),
             None => 0,
         };
         let mut items = Vec::new();
         if total > query.offset() {
-            let mut sql = k.sql(&format!(
-                "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "
-            ));
+            let mut sql = k.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
             self.scope_condition(&mut sql, scope);
             self.filter_conditions(&mut sql, query);
             sql.push(&order_by(k, query.sort_by, query.sort_order))
@@ -735,9 +682,10 @@ impl CustomerSearch for SeaRepository {
                 .bind(k.int(query.limit.into()))
                 .push(" OFFSET ")
                 .bind(k.int(i64::try_from(query.offset()).unwrap_or(i64::MAX)));
-            let rows = self.db.query_all_raw(sql.build()).await.map_err(db_error)?;
-            items = self.hydrate(&self.db, rows).await?;
+            let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
+            items = self.hydrate(&txn, rows).await?;
         }
+        txn.commit().await.map_err(db_error)?;
         Ok(Page {
             items,
             total,

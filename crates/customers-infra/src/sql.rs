@@ -153,11 +153,7 @@ impl Codec {
             return Value::Decimal(Some(amount));
         }
         let cents = amount * Decimal::ONE_HUNDRED;
-        let cents = if round_up {
-            cents.ceil()
-        } else {
-            cents.floor()
-        };
+        let cents = if round_up { cents.ceil() } else { cents.floor() };
         Value::BigInt(Some(i64::try_from(cents).unwrap_or(if round_up {
             i64::MAX
         } else {
@@ -175,30 +171,18 @@ impl Codec {
     }
 
     /// Reads a column.
-    pub fn get<T: TryGetable>(
-        &self,
-        row: &QueryResult,
-        column: &str,
-    ) -> Result<T, RepositoryError> {
+    pub fn get<T: TryGetable>(&self, row: &QueryResult, column: &str) -> Result<T, RepositoryError> {
         row.try_get::<T>("", column).map_err(|e| corrupt(column, e))
     }
 
     /// Reads a point in time.
-    pub fn get_time(
-        &self,
-        row: &QueryResult,
-        column: &str,
-    ) -> Result<OffsetDateTime, RepositoryError> {
+    pub fn get_time(&self, row: &QueryResult, column: &str) -> Result<OffsetDateTime, RepositoryError> {
         self.get_opt_time(row, column)?
             .ok_or_else(|| corrupt(column, "unexpected NULL"))
     }
 
     /// Reads an optional point in time.
-    pub fn get_opt_time(
-        &self,
-        row: &QueryResult,
-        column: &str,
-    ) -> Result<Option<OffsetDateTime>, RepositoryError> {
+    pub fn get_opt_time(&self, row: &QueryResult, column: &str) -> Result<Option<OffsetDateTime>, RepositoryError> {
         if self.is_postgres() {
             return self.get::<Option<OffsetDateTime>>(row, column);
         }
@@ -218,11 +202,7 @@ impl Codec {
     }
 
     /// Reads a JSON document.
-    pub fn get_json(
-        &self,
-        row: &QueryResult,
-        column: &str,
-    ) -> Result<Option<serde_json::Value>, RepositoryError> {
+    pub fn get_json(&self, row: &QueryResult, column: &str) -> Result<Option<serde_json::Value>, RepositoryError> {
         if self.is_postgres() {
             return self.get::<Option<serde_json::Value>>(row, column);
         }
@@ -271,9 +251,7 @@ mod tests {
         assert_eq!(sql.build().sql, "SELECT 1 WHERE a = $1 AND b IN ($2, $3)");
         let codec = Codec::new(DbBackend::Sqlite);
         let mut sql = codec.sql("SELECT 1 WHERE a = ");
-        sql.bind(codec.int(1))
-            .push(" AND b IN ")
-            .bind_list([codec.int(2)]);
+        sql.bind(codec.int(1)).push(" AND b IN ").bind_list([codec.int(2)]);
         assert_eq!(sql.build().sql, "SELECT 1 WHERE a = ? AND b IN (?)");
     }
 
@@ -281,14 +259,8 @@ mod tests {
     fn sqlite_money_bounds_round_towards_the_inside() {
         let codec = Codec::new(DbBackend::Sqlite);
         let d = |s: &str| s.parse::<Decimal>().unwrap();
-        assert_eq!(
-            codec.decimal(d("100.001"), true),
-            Value::BigInt(Some(10001))
-        );
-        assert_eq!(
-            codec.decimal(d("100.009"), false),
-            Value::BigInt(Some(10000))
-        );
+        assert_eq!(codec.decimal(d("100.001"), true), Value::BigInt(Some(10001)));
+        assert_eq!(codec.decimal(d("100.009"), false), Value::BigInt(Some(10000)));
     }
 
     #[test]

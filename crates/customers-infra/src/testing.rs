@@ -48,14 +48,10 @@ impl TestDatabase {
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("customers_test_{suffix}.db"));
-                (
-                    format!("sqlite://{}?mode=rwc", path.display()),
-                    Cleanup::File(path),
-                )
+                (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::File(path))
             }
             Backend::Postgres => {
-                let admin_url = std::env::var("CUSTOMERS_TEST_PG_URL")
-                    .unwrap_or_else(|_| DEFAULT_PG_URL.to_owned());
+                let admin_url = std::env::var("CUSTOMERS_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned());
                 let name = format!("customers_test_{suffix}");
                 let admin = connect(&admin_url).await.unwrap_or_else(|e| {
                     panic!("cannot reach the test PostgreSQL at {admin_url} ({e}); run the suite with scripts/test.sh")
@@ -69,9 +65,7 @@ impl TestDatabase {
                 (url, Cleanup::Postgres { admin_url, name })
             }
         };
-        let connection = connect(&url)
-            .await
-            .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+        let connection = connect(&url).await.unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
         migrate(&connection)
             .await
             .unwrap_or_else(|e| panic!("migrations failed on {url}: {e}"));
@@ -96,16 +90,12 @@ impl Drop for TestDatabase {
                 // that it works from any test runtime.
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 let _ = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build();
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
                     if let Ok(runtime) = runtime {
                         runtime.block_on(async {
                             if let Ok(admin) = connect(&admin_url).await {
                                 let _ = admin
-                                    .execute_unprepared(&format!(
-                                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                                    ))
+                                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                                     .await;
                                 let _ = admin.close().await;
                             }
@@ -120,9 +110,7 @@ impl Drop for TestDatabase {
 
 /// The URL with its database name replaced.
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let base = match base.rfind('/') {
         Some(at) if at > base.find("//").map_or(0, |i| i + 1) => &base[..at],
         _ => base,
@@ -141,9 +129,6 @@ mod tests {
             super::replace_database("postgres://u:p@h:5432/postgres?sslmode=disable", "x"),
             "postgres://u:p@h:5432/x?sslmode=disable"
         );
-        assert_eq!(
-            super::replace_database("postgres://h", "x"),
-            "postgres://h/x"
-        );
+        assert_eq!(super::replace_database("postgres://h", "x"), "postgres://h/x");
     }
 }

@@ -20,13 +20,11 @@ use uuid::Uuid;
 
 use customers_domain::commands::{AddressDraft, ContactDraft, CustomerDraft, SocialMediaDraft};
 use customers_domain::ports::{CustomerRepository, CustomerSearch, RepositoryError};
-use customers_domain::query::{
-    CustomerFilter, CustomerQuery, Page, SearchTerm, SortField, SortOrder,
-};
+use customers_domain::query::{CustomerFilter, CustomerQuery, Page, SearchTerm, SortField, SortOrder};
 use customers_domain::values::tax_id::control_digit;
 use customers_domain::{
-    AddressType, CompanySize, Coordinates, Customer, CustomerId, CustomerStatus, CustomerType,
-    Money, OrganizationId, Rating, Scope, UniqueField, UserId, WorkspaceId,
+    AddressType, CompanySize, Coordinates, Customer, CustomerId, CustomerStatus, CustomerType, Money, OrganizationId,
+    Rating, Scope, UniqueField, UserId, WorkspaceId,
 };
 use customers_infra::SeaRepository;
 use customers_infra::testing::{Backend, TestDatabase};
@@ -131,8 +129,7 @@ fn tax_id(first_eleven: &str) -> String {
         .collect::<Vec<_>>()
         .try_into()
         .unwrap();
-    let control =
-        control_digit(&digits).unwrap_or_else(|| panic!("{first_eleven} is never issued"));
+    let control = control_digit(&digits).unwrap_or_else(|| panic!("{first_eleven} is never issued"));
     format!("{first_eleven}{control}")
 }
 
@@ -148,54 +145,10 @@ fn individual(name: &str, email: &str) -> CustomerDraft {
 
 /// The customer `CustomerService::create` would store for `draft` in `scope` at `now`.
 fn build_at(scope: Scope, draft: CustomerDraft, now: OffsetDateTime) -> Customer {
-    let input = draft
+    draft
         .parse()
-        .unwrap_or_else(|e| panic!("invalid test draft: {e}"));
-    let id = CustomerId::new();
-    let actor = UserId::new();
-    Customer {
-        id,
-        organization_id: scope.organization_id,
-        workspace_id: scope.workspace_id,
-        customer_type: input.customer_type,
-        status: input.status,
-        name: input.name,
-        email: input.email,
-        phone: input.phone,
-        iin: input.iin,
-        bin: input.bin,
-        company_name: input.company_name,
-        company_size: input.company_size,
-        industry: input.industry,
-        credit_limit: input.credit_limit,
-        current_balance: Money::ZERO,
-        custom_fields: input.custom_fields,
-        tags: input.tags,
-        lead_source: input.lead_source,
-        first_purchase_date: None,
-        last_purchase_date: None,
-        total_purchases: Money::ZERO,
-        purchase_count: 0,
-        lifetime_value: Money::ZERO,
-        rating: Rating::DEFAULT,
-        assigned_to: input.assigned_to,
-        is_active: true,
-        contacts: input
-            .contacts
-            .into_iter()
-            .map(|c| c.into_contact(id, now))
-            .collect(),
-        addresses: input
-            .addresses
-            .into_iter()
-            .map(|a| a.into_address(id, now))
-            .collect(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        created_by: Some(actor),
-        updated_by: Some(actor),
-    }
+        .unwrap_or_else(|e| panic!("invalid test draft: {e}"))
+        .into_customer(scope, UserId::new(), now)
 }
 
 fn build(scope: Scope, draft: CustomerDraft) -> Customer {
@@ -225,12 +178,7 @@ fn full_contact(first_name: &str, email: &str, phone: &str, primary: bool) -> Co
 }
 
 /// An address with every optional field set.
-fn full_address(
-    address_type: AddressType,
-    city: &str,
-    postal_code: &str,
-    primary: bool,
-) -> AddressDraft {
+fn full_address(address_type: AddressType, city: &str, postal_code: &str, primary: bool) -> AddressDraft {
     AddressDraft {
         building: Some("2Б".into()),
         apartment: Some("офис 305".into()),
@@ -369,11 +317,7 @@ fn strings(items: &[&str]) -> Vec<String> {
 async fn count_rows(repo: &SeaRepository, table: &str, customer: CustomerId) -> i64 {
     let db = repo.connection();
     let backend = db.get_database_backend();
-    let placeholder = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
+    let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
     let statement = Statement::from_sql_and_values(
         backend,
         format!("SELECT COUNT(*) AS n FROM {table} WHERE customer_id = {placeholder}"),
@@ -420,9 +364,7 @@ async fn add_note(repo: &SeaRepository, customer: CustomerId) {
         (
             "INSERT INTO customer_notes (id, customer_id, author_id, body, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?)",
-            Value::BigInt(Some(
-                i64::try_from(T0.unix_timestamp_nanos() / 1_000).unwrap(),
-            )),
+            Value::BigInt(Some(i64::try_from(T0.unix_timestamp_nanos() / 1_000).unwrap())),
         )
     };
     let statement = Statement::from_sql_and_values(
@@ -475,18 +417,11 @@ async fn insert_and_get_round_trips_every_field(repo: SeaRepository) {
     assert_eq!(stored.tags, strings(&["VIP", "Алматы", "b2b", "опт"]));
     assert_eq!(stored.name, "ТОО «Альфа-Қазақстан»");
     assert_eq!(stored.created_at, T0);
-    assert_eq!(
-        stored.created_at.unix_timestamp_nanos() % 1_000_000_000,
-        123_456_000
-    );
+    assert_eq!(stored.created_at.unix_timestamp_nanos() % 1_000_000_000, 123_456_000);
     assert_eq!(stored.updated_at, customer.updated_at);
     assert_eq!(stored.first_purchase_date, customer.first_purchase_date);
     assert_eq!(stored.last_purchase_date, customer.last_purchase_date);
-    let contact_names: Vec<_> = stored
-        .contacts
-        .iter()
-        .map(|c| c.first_name.as_str())
-        .collect();
+    let contact_names: Vec<_> = stored.contacts.iter().map(|c| c.first_name.as_str()).collect();
     assert_eq!(contact_names, ["Асет", "Бауыржан", "Ержан"]);
     let cities: Vec<_> = stored.addresses.iter().map(|a| a.city.as_str()).collect();
     assert_eq!(cities, ["Астана", "Алматы", "Sydney"]);
@@ -559,11 +494,7 @@ async fn get_is_scoped_to_workspace_and_organization(repo: SeaRepository) {
     let other_workspace = Scope::new(scope.organization_id, WorkspaceId::new());
     let other_organization = Scope::new(OrganizationId::new(), scope.workspace_id);
     for foreign in [other_workspace, other_organization, new_scope()] {
-        assert_eq!(
-            repo.get(foreign, customer.id).await.unwrap(),
-            None,
-            "{foreign:?}"
-        );
+        assert_eq!(repo.get(foreign, customer.id).await.unwrap(), None, "{foreign:?}");
     }
     assert_eq!(repo.get(scope, CustomerId::new()).await.unwrap(), None);
     assert_eq!(repo.get(scope, customer.id).await.unwrap(), Some(customer));
@@ -622,23 +553,12 @@ async fn unique_fields_are_enforced_per_organization(repo: SeaRepository) {
     for (field, duplicate) in &cases {
         assert_duplicate(repo.insert(duplicate).await, *field);
         assert_eq!(get(&repo, duplicate).await, None, "{field:?}");
-        assert_eq!(
-            children(&repo, duplicate.id).await,
-            no_children(),
-            "{field:?}"
-        );
+        assert_eq!(children(&repo, duplicate.id).await, no_children(), "{field:?}");
     }
     for scope in [home, sibling] {
-        let page = repo
-            .search(scope, &query(CustomerFilter::default()))
-            .await
-            .unwrap();
+        let page = repo.search(scope, &query(CustomerFilter::default())).await.unwrap();
         let ids: Vec<_> = page.items.iter().map(|c| c.id).collect();
-        let expected = if scope == home {
-            vec![existing.id]
-        } else {
-            vec![]
-        };
+        let expected = if scope == home { vec![existing.id] } else { vec![] };
         assert_eq!(ids, expected);
     }
     assert_eq!(get(&repo, &existing).await, Some(existing.clone()));
@@ -657,11 +577,7 @@ async fn unique_fields_are_enforced_per_organization(repo: SeaRepository) {
 
     // Absent IINs and BINs never collide.
     for n in 0..3 {
-        insert(
-            &repo,
-            &build(home, company("No ids", &format!("noid{n}@alpha.kz"))),
-        )
-        .await;
+        insert(&repo, &build(home, company("No ids", &format!("noid{n}@alpha.kz")))).await;
     }
 }
 
@@ -741,9 +657,7 @@ async fn concurrent_inserts_with_the_same_email_have_one_winner(repo: SeaReposit
         let winner = &winners[0];
         assert_eq!(get(&repo, winner).await.as_ref(), Some(winner));
         assert_eq!(
-            repo.find_by_unique(org, UniqueField::Email, &email)
-                .await
-                .unwrap(),
+            repo.find_by_unique(org, UniqueField::Email, &email).await.unwrap(),
             Some((winner.scope(), winner.id))
         );
     }
@@ -806,10 +720,7 @@ async fn deletes_succeed_while_other_writes_run(repo: SeaRepository) {
                 CustomerDraft {
                     contacts: vec![full_contact("Асет", "aset@alpha.kz", "+77011111111", true)],
                     tags: vec!["victim".into()],
-                    ..company(
-                        &format!("Victim {round}-{i}"),
-                        &format!("victim{round}-{i}@alpha.kz"),
-                    )
+                    ..company(&format!("Victim {round}-{i}"), &format!("victim{round}-{i}@alpha.kz"))
                 },
             );
             insert(&repo, &victim).await;
@@ -828,10 +739,7 @@ async fn deletes_succeed_while_other_writes_run(repo: SeaRepository) {
                 scope,
                 CustomerDraft {
                     contacts: vec![full_contact("Дана", "dana@beta.kz", "+77014444444", true)],
-                    ..company(
-                        &format!("Newcomer {round}-{i}"),
-                        &format!("new{round}-{i}@beta.kz"),
-                    )
+                    ..company(&format!("Newcomer {round}-{i}"), &format!("new{round}-{i}@beta.kz"))
                 },
             );
             let (repo, barrier) = (repo.clone(), barrier.clone());
@@ -922,12 +830,7 @@ fn other_addresses(customer: &Customer) -> Vec<customers_domain::CustomerAddress
     let other = build(
         customer.scope(),
         CustomerDraft {
-            addresses: vec![full_address(
-                AddressType::Warehouse,
-                "Шымкент",
-                "160000",
-                true,
-            )],
+            addresses: vec![full_address(AddressType::Warehouse, "Шымкент", "160000", true)],
             ..company("x x", "x@x.kz")
         },
     );
@@ -980,14 +883,8 @@ async fn update_replaces_fields_and_children_only_when_flagged(repo: SeaReposito
     assert_eq!(get(&repo, &v1).await, Some(expected.clone()));
 
     // The search keys follow the new values.
-    assert_eq!(
-        names(&repo, scope, search_filter("альфа")).await,
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        names(&repo, scope, search_filter("сейткали")).await,
-        ["Берик Сейткали"]
-    );
+    assert_eq!(names(&repo, scope, search_filter("альфа")).await, Vec::<String>::new());
+    assert_eq!(names(&repo, scope, search_filter("сейткали")).await, ["Берик Сейткали"]);
     assert_eq!(
         names(&repo, scope, search_filter("berik@mail")).await,
         ["Берик Сейткали"]
@@ -1006,14 +903,8 @@ async fn update_replaces_fields_and_children_only_when_flagged(repo: SeaReposito
         industry: Some(i.into()),
         ..CustomerFilter::default()
     };
-    assert_eq!(
-        names(&repo, scope, industry("retail")).await,
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        names(&repo, scope, industry("СТРОИТЕЛЬСТВО")).await,
-        ["Берик Сейткали"]
-    );
+    assert_eq!(names(&repo, scope, industry("retail")).await, Vec::<String>::new());
+    assert_eq!(names(&repo, scope, industry("СТРОИТЕЛЬСТВО")).await, ["Берик Сейткали"]);
     let source = CustomerFilter {
         lead_source: Some("referral".into()),
         ..CustomerFilter::default()
@@ -1046,14 +937,8 @@ async fn update_replaces_fields_and_children_only_when_flagged(repo: SeaReposito
         city: Some(c.into()),
         ..CustomerFilter::default()
     };
-    assert_eq!(
-        names(&repo, scope, city("алматы")).await,
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        names(&repo, scope, city("шымкент")).await,
-        ["Берик Сейткали"]
-    );
+    assert_eq!(names(&repo, scope, city("алматы")).await, Vec::<String>::new());
+    assert_eq!(names(&repo, scope, city("шымкент")).await, ["Берик Сейткали"]);
 
     // Both replaced by nothing; tags cleared.
     let mut v5 = next_version(&expected, 5);
@@ -1095,10 +980,7 @@ async fn update_with_a_stale_version_conflicts_and_changes_nothing(repo: SeaRepo
         Err(RepositoryError::VersionConflict)
     ));
     assert_eq!(get(&repo, &v1).await, Some(v2.clone()));
-    assert_eq!(
-        names(&repo, scope, search_filter("late")).await,
-        Vec::<String>::new()
-    );
+    assert_eq!(names(&repo, scope, search_filter("late")).await, Vec::<String>::new());
     assert_eq!(
         repo.find_by_unique(scope.organization_id, UniqueField::Email, "late@alpha.kz")
             .await
@@ -1209,16 +1091,10 @@ async fn delete_removes_the_customer_and_its_children(repo: SeaRepository) {
     assert!(repo.delete(scope, doomed.id).await.unwrap());
     assert_eq!(get(&repo, &doomed).await, None);
     assert_eq!(children(&repo, doomed.id).await, no_children());
-    let page = repo
-        .search(scope, &query(CustomerFilter::default()))
-        .await
-        .unwrap();
+    let page = repo.search(scope, &query(CustomerFilter::default())).await.unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(page.items, vec![neighbour.clone()]);
-    assert_eq!(
-        names(&repo, scope, search_filter("альфа")).await,
-        Vec::<String>::new()
-    );
+    assert_eq!(names(&repo, scope, search_filter("альфа")).await, Vec::<String>::new());
     let city = CustomerFilter {
         city: Some("астана".into()),
         ..CustomerFilter::default()
@@ -1251,15 +1127,8 @@ async fn delete_of_a_missing_or_foreign_customer_returns_false(repo: SeaReposito
         Scope::new(OrganizationId::new(), scope.workspace_id),
         new_scope(),
     ] {
-        assert!(
-            !repo.delete(foreign, customer.id).await.unwrap(),
-            "{foreign:?}"
-        );
-        assert_eq!(
-            get(&repo, &customer).await,
-            Some(customer.clone()),
-            "{foreign:?}"
-        );
+        assert!(!repo.delete(foreign, customer.id).await.unwrap(), "{foreign:?}");
+        assert_eq!(get(&repo, &customer).await, Some(customer.clone()), "{foreign:?}");
     }
     assert_eq!(
         children(&repo, customer.id).await,
@@ -1314,24 +1183,15 @@ async fn find_by_unique_finds_by_each_field_with_its_scope(repo: SeaRepository) 
         find(UniqueField::Email, "Berik@BETA.kz".into()).await,
         Some((second, beta.id))
     );
-    assert_eq!(
-        find(UniqueField::Iin, iin(40)).await,
-        Some((first, alpha.id))
-    );
+    assert_eq!(find(UniqueField::Iin, iin(40)).await, Some((first, alpha.id)));
     assert_eq!(
         find(UniqueField::Iin, format!(" {} ", iin(41))).await,
         Some((second, beta.id))
     );
-    assert_eq!(
-        find(UniqueField::Bin, bin(40)).await,
-        Some((first, alpha.id))
-    );
+    assert_eq!(find(UniqueField::Bin, bin(40)).await, Some((first, alpha.id)));
 
     // Misses: unknown values, a value of another field, another organization.
-    assert_eq!(
-        find(UniqueField::Email, "nobody@alpha.kz".into()).await,
-        None
-    );
+    assert_eq!(find(UniqueField::Email, "nobody@alpha.kz".into()).await, None);
     assert_eq!(find(UniqueField::Iin, bin(40)).await, None);
     assert_eq!(find(UniqueField::Bin, iin(40)).await, None);
     assert_eq!(find(UniqueField::Bin, bin(41)).await, None);
@@ -1353,20 +1213,13 @@ async fn search_is_scoped_to_the_workspace(repo: SeaRepository) {
     let sibling = Scope::new(org, WorkspaceId::new());
     let stranger = Scope::new(OrganizationId::new(), home.workspace_id);
     let mut inserted = Vec::new();
-    for (scope, prefix, n) in [
-        (home, "home", 3),
-        (sibling, "sibling", 2),
-        (stranger, "stranger", 4),
-    ] {
+    for (scope, prefix, n) in [(home, "home", 3), (sibling, "sibling", 2), (stranger, "stranger", 4)] {
         for i in 0..n {
             let customer = build_at(
                 scope,
                 CustomerDraft {
                     tags: vec!["shared".into()],
-                    ..company(
-                        &format!("{prefix} {i} Альфа"),
-                        &format!("{prefix}{i}@alpha.kz"),
-                    )
+                    ..company(&format!("{prefix} {i} Альфа"), &format!("{prefix}{i}@alpha.kz"))
                 },
                 T0 + Duration::seconds(i),
             );
@@ -1374,19 +1227,9 @@ async fn search_is_scoped_to_the_workspace(repo: SeaRepository) {
             inserted.push(customer);
         }
     }
-    for (scope, prefix, n) in [
-        (home, "home", 3),
-        (sibling, "sibling", 2),
-        (stranger, "stranger", 4),
-    ] {
-        let expected: Vec<String> = (0..n)
-            .rev()
-            .map(|i| format!("{prefix} {i} Альфа"))
-            .collect();
-        assert_eq!(
-            names(&repo, scope, CustomerFilter::default()).await,
-            expected
-        );
+    for (scope, prefix, n) in [(home, "home", 3), (sibling, "sibling", 2), (stranger, "stranger", 4)] {
+        let expected: Vec<String> = (0..n).rev().map(|i| format!("{prefix} {i} Альфа")).collect();
+        assert_eq!(names(&repo, scope, CustomerFilter::default()).await, expected);
         let filtered = CustomerFilter {
             tags: vec!["shared".into()],
             ..search_filter("альфа")
@@ -1463,18 +1306,8 @@ async fn search_fixture(repo: &SeaRepository) -> Fixture {
             industry: Some("Construction".into()),
             lead_source: Some("referral".into()),
             addresses: vec![
-                AddressDraft::new(
-                    AddressType::Office,
-                    "ул. Байтурсынова, 3",
-                    "Астана",
-                    "010000",
-                ),
-                AddressDraft::new(
-                    AddressType::Warehouse,
-                    "ул. Рыскулова, 4",
-                    "АЛМАТЫ",
-                    "050060",
-                ),
+                AddressDraft::new(AddressType::Office, "ул. Байтурсынова, 3", "Астана", "010000"),
+                AddressDraft::new(AddressType::Warehouse, "ул. Рыскулова, 4", "АЛМАТЫ", "050060"),
             ],
             tags: vec!["Wholesale".into()],
             assigned_to: Some(manager_two.into_uuid()),
@@ -1489,11 +1322,7 @@ async fn search_fixture(repo: &SeaRepository) -> Fixture {
     let other_org = Scope::new(OrganizationId::new(), scope.workspace_id);
     for copy in [false, true] {
         for (i, draft) in drafts.iter().enumerate() {
-            let mut customer = build_at(
-                if copy { other_org } else { scope },
-                draft.clone(),
-                created[i],
-            );
+            let mut customer = build_at(if copy { other_org } else { scope }, draft.clone(), created[i]);
             customer.total_purchases = money(purchases[i]);
             customer.is_active = i != 2;
             insert(repo, &customer).await;
@@ -1602,11 +1431,7 @@ async fn search_filters_by_type_status_flags_and_people(repo: SeaRepository) {
         ),
     ];
     for (filter, expected) in cases {
-        assert_eq!(
-            names(&repo, s, filter.clone()).await,
-            expected,
-            "{filter:?}"
-        );
+        assert_eq!(names(&repo, s, filter.clone()).await, expected, "{filter:?}");
     }
 }
 
@@ -1654,36 +1479,15 @@ async fn search_filters_by_industry_city_lead_source_and_tags(repo: SeaRepositor
         filter
     };
     let cases: Vec<(CustomerFilter, Vec<&str>)> = vec![
-        (
-            filter(|f| f.industry = Some(" retail ".into())),
-            vec![BERIK, ALPHA],
-        ),
-        (
-            filter(|f| f.industry = Some("CONSTRUCTION".into())),
-            vec![GAMMA],
-        ),
+        (filter(|f| f.industry = Some(" retail ".into())), vec![BERIK, ALPHA]),
+        (filter(|f| f.industry = Some("CONSTRUCTION".into())), vec![GAMMA]),
         (filter(|f| f.industry = Some("retai".into())), vec![]),
-        (
-            filter(|f| f.city = Some("алматы".into())),
-            vec![GAMMA, ALPHA],
-        ),
-        (
-            filter(|f| f.city = Some("  АсТаНа".into())),
-            vec![GAMMA, BERIK],
-        ),
+        (filter(|f| f.city = Some("алматы".into())), vec![GAMMA, ALPHA]),
+        (filter(|f| f.city = Some("  АсТаНа".into())), vec![GAMMA, BERIK]),
         (filter(|f| f.city = Some("алма".into())), vec![]),
-        (
-            filter(|f| f.lead_source = Some("WEBSITE".into())),
-            vec![ALPHA],
-        ),
-        (
-            filter(|f| f.lead_source = Some("Referral".into())),
-            vec![GAMMA],
-        ),
-        (
-            filter(|f| f.lead_source = Some("cold call".into())),
-            vec![BERIK],
-        ),
+        (filter(|f| f.lead_source = Some("WEBSITE".into())), vec![ALPHA]),
+        (filter(|f| f.lead_source = Some("Referral".into())), vec![GAMMA]),
+        (filter(|f| f.lead_source = Some("cold call".into())), vec![BERIK]),
         (filter(|f| f.lead_source = Some("cold".into())), vec![]),
         (filter(|f| f.tags = vec!["vip".into()]), vec![ALPHA]),
         (filter(|f| f.tags = vec!["VIP-GOLD".into()]), vec![BERIK]),
@@ -1698,11 +1502,7 @@ async fn search_filters_by_industry_city_lead_source_and_tags(repo: SeaRepositor
         (filter(|f| f.tags = vec!["none".into()]), vec![]),
     ];
     for (filter, expected) in cases {
-        assert_eq!(
-            names(&repo, f.scope, filter.clone()).await,
-            expected,
-            "{filter:?}"
-        );
+        assert_eq!(names(&repo, f.scope, filter.clone()).await, expected, "{filter:?}");
     }
 }
 
@@ -1725,11 +1525,7 @@ async fn search_filters_by_purchases_and_creation_time(repo: SeaRepository) {
         (range(Some("5000.01"), None), vec![]),
     ];
     for (filter, expected) in cases {
-        assert_eq!(
-            names(&repo, f.scope, filter.clone()).await,
-            expected,
-            "{filter:?}"
-        );
+        assert_eq!(names(&repo, f.scope, filter.clone()).await, expected, "{filter:?}");
     }
 
     let t = &f.created;
@@ -1757,11 +1553,7 @@ async fn search_filters_by_purchases_and_creation_time(repo: SeaRepository) {
         (window(Some(t[3] + us), None), vec![]),
     ];
     for (filter, expected) in cases {
-        assert_eq!(
-            names(&repo, f.scope, filter.clone()).await,
-            expected,
-            "{filter:?}"
-        );
+        assert_eq!(names(&repo, f.scope, filter.clone()).await, expected, "{filter:?}");
     }
 }
 
@@ -1781,17 +1573,10 @@ async fn search_time_bounds_finer_than_a_microsecond_stay_exact(repo: SeaReposit
         (window(Some(t[1] - ns), Some(t[1] + ns)), vec![BERIK]),
         (window(None, Some(t[1] - ns)), vec![ALPHA]),
         (window(Some(t[1] + ns), None), vec![DANA, GAMMA]),
-        (
-            window(Some(t[1] + Duration::nanoseconds(999)), Some(t[2] - ns)),
-            vec![],
-        ),
+        (window(Some(t[1] + Duration::nanoseconds(999)), Some(t[2] - ns)), vec![]),
     ];
     for (filter, expected) in cases {
-        assert_eq!(
-            names(&repo, f.scope, filter.clone()).await,
-            expected,
-            "{filter:?}"
-        );
+        assert_eq!(names(&repo, f.scope, filter.clone()).await, expected, "{filter:?}");
     }
 }
 
@@ -1822,10 +1607,7 @@ async fn search_treats_like_wildcards_literally(repo: SeaRepository) {
         ("_", vec!["Under_score"]),
         ("k\\s", vec!["Back\\slash"]),
         ("\\", vec!["Back\\slash"]),
-        (
-            "скидка",
-            vec!["Скидка 5 0 Плюс", "Скидка 500 Плюс", "Скидка 50% Плюс"],
-        ),
+        ("скидка", vec!["Скидка 5 0 Плюс", "Скидка 500 Плюс", "Скидка 50% Плюс"]),
     ];
     for (text, expected) in cases {
         assert_eq!(
@@ -1889,14 +1671,7 @@ async fn search_sorts_by_every_field_in_both_orders_with_ties_by_id(repo: SeaRep
                 expected.reverse();
             }
             let expected: Vec<_> = expected.iter().map(|c| (c.name.clone(), c.id)).collect();
-            let q = CustomerQuery::new(
-                CustomerFilter::default(),
-                Some(sort_by),
-                Some(order),
-                None,
-                Some(100),
-            )
-            .unwrap();
+            let q = CustomerQuery::new(CustomerFilter::default(), Some(sort_by), Some(order), None, Some(100)).unwrap();
             let page = repo.search(scope, &q).await.unwrap();
             let got: Vec<_> = page.items.iter().map(|c| (c.name.clone(), c.id)).collect();
             assert_eq!(got, expected, "{sort_by:?} {order:?}");
@@ -1904,14 +1679,8 @@ async fn search_sorts_by_every_field_in_both_orders_with_ties_by_id(repo: SeaRep
             // The same order holds across pages of 2.
             let mut paged = Vec::new();
             for p in 1..=4 {
-                let q = CustomerQuery::new(
-                    CustomerFilter::default(),
-                    Some(sort_by),
-                    Some(order),
-                    Some(p),
-                    Some(2),
-                )
-                .unwrap();
+                let q = CustomerQuery::new(CustomerFilter::default(), Some(sort_by), Some(order), Some(p), Some(2))
+                    .unwrap();
                 paged.extend(
                     repo.search(scope, &q)
                         .await
@@ -1925,10 +1694,7 @@ async fn search_sorts_by_every_field_in_both_orders_with_ties_by_id(repo: SeaRep
         }
     }
     // The default is newest first.
-    let page = repo
-        .search(scope, &query(CustomerFilter::default()))
-        .await
-        .unwrap();
+    let page = repo.search(scope, &query(CustomerFilter::default())).await.unwrap();
     let mut expected = customers.clone();
     expected.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     assert_eq!(page.items, expected);
@@ -2016,13 +1782,7 @@ async fn search_pages_with_totals_and_carries_children(repo: SeaRepository) {
         &customers[6..7],
         3,
     );
-    check(
-        repo.search(scope, &page_of(4, 3)).await.unwrap(),
-        4,
-        3,
-        &[],
-        3,
-    );
+    check(repo.search(scope, &page_of(4, 3)).await.unwrap(), 4, 3, &[], 3);
     check(
         repo.search(scope, &page_of(1000, 100)).await.unwrap(),
         1000,
@@ -2030,13 +1790,7 @@ async fn search_pages_with_totals_and_carries_children(repo: SeaRepository) {
         &[],
         1,
     );
-    check(
-        repo.search(scope, &page_of(1, 7)).await.unwrap(),
-        1,
-        7,
-        &customers,
-        1,
-    );
+    check(repo.search(scope, &page_of(1, 7)).await.unwrap(), 1, 7, &customers, 1);
     check(
         repo.search(scope, &page_of(1, 100)).await.unwrap(),
         1,
@@ -2067,14 +1821,8 @@ async fn search_pages_with_totals_and_carries_children(repo: SeaRepository) {
         .iter()
         .map(|c| (c.contacts.len(), c.addresses.len()))
         .collect();
-    assert_eq!(
-        counts,
-        [(0, 1), (1, 2), (2, 0), (0, 1), (1, 2), (2, 0), (0, 1)]
-    );
-    let all: HashSet<_> = customers
-        .iter()
-        .flat_map(|c| c.contacts.iter().map(|x| x.id))
-        .collect();
+    assert_eq!(counts, [(0, 1), (1, 2), (2, 0), (0, 1), (1, 2), (2, 0), (0, 1)]);
+    let all: HashSet<_> = customers.iter().flat_map(|c| c.contacts.iter().map(|x| x.id)).collect();
     assert_eq!(all.len(), 6);
 }
 

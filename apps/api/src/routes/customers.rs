@@ -17,8 +17,8 @@ use customers_domain::{CustomerId, UserId, ValidationErrors};
 use crate::app::Service;
 use crate::auth::{BearerAuth, Permission};
 use crate::dto::{
-    CreateCustomerRequest, CustomerPage, CustomerResponse, CustomerStatus, CustomerType, IdParam,
-    SortBy, SortOrder, UpdateCustomerRequest,
+    CreateCustomerRequest, CustomerPage, CustomerResponse, CustomerStatus, CustomerType, IdParam, SortBy, SortOrder,
+    UpdateCustomerRequest,
 };
 use crate::json::JsonBody;
 use crate::problem::ErrorResponse;
@@ -139,12 +139,26 @@ impl CustomersApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
     ) -> Result<ListResponse> {
-        let scope = auth
-            .0
-            .authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
+        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
         let mut errors = ValidationErrors::new();
-        let created_from =
-            parse_bound(&mut errors, "createdFrom", created_from.0.as_deref(), false);
+        let texts = [
+            ("search", search.0.as_deref()),
+            ("industry", industry.0.as_deref()),
+            ("city", city.0.as_deref()),
+            ("leadSource", lead_source.0.as_deref()),
+            ("createdFrom", created_from.0.as_deref()),
+            ("createdTo", created_to.0.as_deref()),
+        ];
+        let tag_texts = tags.0.iter().map(|t| ("tags", Some(t.as_str())));
+        for (field, value) in texts.into_iter().chain(tag_texts) {
+            if value.is_some_and(|v| v.contains('\0')) {
+                errors.push(field, "must not contain NUL (U+0000) characters");
+            }
+        }
+        if !errors.is_empty() {
+            return Err(crate::problem::ApiError::Validation(errors).into());
+        }
+        let created_from = parse_bound(&mut errors, "createdFrom", created_from.0.as_deref(), false);
         let created_to = parse_bound(&mut errors, "createdTo", created_to.0.as_deref(), true);
         let filter = CustomerFilter {
             customer_type: customer_type.0.map(Into::into),
@@ -206,13 +220,8 @@ impl CustomersApi {
         /// Customer.
         id: Path<IdParam>,
     ) -> Result<CustomerResponseBody> {
-        let scope = auth
-            .0
-            .authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
-        let customer = self
-            .service
-            .get(scope, CustomerId::from(id.0.get("id")?))
-            .await?;
+        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
+        let customer = self.service.get(scope, CustomerId::from(id.0.get("id")?)).await?;
         Ok(CustomerResponseBody::Ok(Json(customer.into())))
     }
 
@@ -240,10 +249,7 @@ impl CustomersApi {
             .parse()
             .map_err(crate::problem::ApiError::from)?;
         let customer = self.service.create(scope, auth.0.user(), command).await?;
-        let location = format!(
-            "/api/v1/workspaces/{}/customers/{}",
-            scope.workspace_id, customer.id
-        );
+        let location = format!("/api/v1/workspaces/{}/customers/{}", scope.workspace_id, customer.id);
         Ok(CreatedResponse::Created(Json(customer.into()), location))
     }
 
@@ -274,12 +280,7 @@ impl CustomersApi {
             .map_err(crate::problem::ApiError::from)?;
         let customer = self
             .service
-            .update(
-                scope,
-                auth.0.user(),
-                CustomerId::from(id.0.get("id")?),
-                changes,
-            )
+            .update(scope, auth.0.user(), CustomerId::from(id.0.get("id")?), changes)
             .await?;
         Ok(CustomerResponseBody::Ok(Json(customer.into())))
     }
@@ -313,12 +314,7 @@ impl CustomersApi {
 
 /// Parses a date-time bound: RFC 3339, or a plain date (its first or, for an upper bound,
 /// its last microsecond in UTC).
-fn parse_bound(
-    errors: &mut ValidationErrors,
-    field: &str,
-    raw: Option<&str>,
-    upper: bool,
-) -> Option<OffsetDateTime> {
+fn parse_bound(errors: &mut ValidationErrors, field: &str, raw: Option<&str>, upper: bool) -> Option<OffsetDateTime> {
     let raw = raw?.trim();
     if raw.is_empty() {
         return None;
@@ -357,13 +353,7 @@ mod tests {
         assert_eq!(from.to_string(), "2026-01-31 0:00:00.0 +00:00:00");
         let to = parse_bound(&mut errors, "createdTo", Some("2026-01-31"), true).unwrap();
         assert_eq!(to.microsecond(), 999_999);
-        let at = parse_bound(
-            &mut errors,
-            "createdFrom",
-            Some("2026-01-31T12:00:00+05:00"),
-            false,
-        )
-        .unwrap();
+        let at = parse_bound(&mut errors, "createdFrom", Some("2026-01-31T12:00:00+05:00"), false).unwrap();
         assert_eq!(at.hour(), 7);
         assert!(errors.is_empty());
         assert!(parse_bound(&mut errors, "createdTo", Some("yesterday"), true).is_none());

@@ -45,9 +45,7 @@ impl HealthApi {
     /// The process is up.
     #[oai(path = "/health/live", method = "get", operation_id = "live")]
     async fn live(&self) -> Json<HealthStatus> {
-        Json(HealthStatus {
-            status: "ok".into(),
-        })
+        Json(HealthStatus { status: "ok".into() })
     }
 
     /// Readiness
@@ -56,9 +54,7 @@ impl HealthApi {
     #[oai(path = "/health/ready", method = "get", operation_id = "ready")]
     async fn ready(&self) -> ReadyResponse {
         match self.service.ready().await {
-            Ok(()) => ReadyResponse::Ready(Json(HealthStatus {
-                status: "ok".into(),
-            })),
+            Ok(()) => ReadyResponse::Ready(Json(HealthStatus { status: "ok".into() })),
             Err(err) => {
                 tracing::warn!(error = %err, "readiness check failed");
                 let mut problem = ApiError::Internal(err.to_string()).to_problem();

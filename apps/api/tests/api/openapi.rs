@@ -6,17 +6,13 @@ use serde_json::Value;
 const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi/customers.json");
 
 async fn spec() -> Value {
-    let text = customers_api::app::openapi_spec()
-        .await
-        .expect("spec generation");
+    let text = customers_api::app::openapi_spec().await.expect("spec generation");
     serde_json::from_str(&text).expect("the spec is JSON")
 }
 
 #[tokio::test]
 async fn committed_spec_matches_the_code() {
-    let generated = customers_api::app::openapi_spec()
-        .await
-        .expect("spec generation");
+    let generated = customers_api::app::openapi_spec().await.expect("spec generation");
     let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
     assert!(
         committed == generated,
@@ -49,10 +45,7 @@ async fn every_operation_is_usable_by_sdk_generators() {
                         "{method} {path}: {status} documented as problem+json"
                     );
                 }
-                assert!(
-                    operation["security"].is_array(),
-                    "{method} {path}: security"
-                );
+                assert!(operation["security"].is_array(), "{method} {path}: security");
             }
         }
     }
@@ -84,9 +77,7 @@ async fn schemas_carry_their_constraints() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert!(
-        required.contains(&"type") && required.contains(&"name") && required.contains(&"email")
-    );
+    assert!(required.contains(&"type") && required.contains(&"name") && required.contains(&"email"));
     let types = &spec["components"]["schemas"]["CustomerType"]["enum"];
     assert_eq!(types, &serde_json::json!(["INDIVIDUAL", "COMPANY"]));
     let schemes = &spec["components"]["securitySchemes"];

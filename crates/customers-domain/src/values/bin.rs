@@ -117,9 +117,7 @@ pub enum BinError {
         got: u8,
     },
     /// The first 11 digits give 10 in both control-digit passes: such a BIN is never issued.
-    #[error(
-        "BIN cannot exist: its control digit computes to 10 in both passes, such numbers are never issued"
-    )]
+    #[error("BIN cannot exist: its control digit computes to 10 in both passes, such numbers are never issued")]
     NeverIssued,
 }
 
@@ -152,9 +150,7 @@ impl Bin {
         let shape = tax_id::scan_shape(trimmed);
         let mut problems = Vec::new();
         if shape.char_count != 12 {
-            problems.push(BinError::WrongLength {
-                got: shape.char_count,
-            });
+            problems.push(BinError::WrongLength { got: shape.char_count });
         }
         if let Some((position, found)) = shape.first_non_digit {
             problems.push(BinError::NonDigit { position, found });
@@ -176,10 +172,7 @@ impl Bin {
         match tax_id::check_control_digit(&d) {
             ControlDigitCheck::Valid => {}
             ControlDigitCheck::Mismatch { expected } => {
-                problems.push(BinError::ChecksumMismatch {
-                    expected,
-                    got: d[11],
-                });
+                problems.push(BinError::ChecksumMismatch { expected, got: d[11] });
             }
             ControlDigitCheck::NeverIssued => problems.push(BinError::NeverIssued),
         }
@@ -212,14 +205,12 @@ impl Bin {
 
     /// Entity type from digit 5.
     pub fn entity_type(&self) -> BinEntityType {
-        BinEntityType::from_digit(self.digit(4))
-            .expect("a parsed BIN always has a valid entity type digit")
+        BinEntityType::from_digit(self.digit(4)).expect("a parsed BIN always has a valid entity type digit")
     }
 
     /// Attribute from digit 6.
     pub fn attribute(&self) -> BinAttribute {
-        BinAttribute::from_digit(self.digit(5))
-            .expect("a parsed BIN always has a valid attribute digit")
+        BinAttribute::from_digit(self.digit(5)).expect("a parsed BIN always has a valid attribute digit")
     }
 }
 
@@ -288,10 +279,7 @@ mod tests {
             let raw = format!("97124000131{last}");
             assert_eq!(
                 Bin::parse(&raw),
-                Err(BinError::ChecksumMismatch {
-                    expected: 5,
-                    got: last
-                }),
+                Err(BinError::ChecksumMismatch { expected: 5, got: last }),
                 "{raw}"
             );
         }
@@ -303,13 +291,7 @@ mod tests {
             // 2005-01, resident head office, 05014000065: 0·1 + 5·2 + 0·3 + 1·4 + 4·5 + 0·6
             //   + 0·7 + 0·8 + 0·9 + 6·10 + 5·11 = 10 + 4 + 20 + 60 + 55 = 149; 149 mod 11 = 6.
             ("050140000656", Ok(())),
-            (
-                "050140000650",
-                Err(BinError::ChecksumMismatch {
-                    expected: 6,
-                    got: 0,
-                }),
-            ),
+            ("050140000650", Err(BinError::ChecksumMismatch { expected: 6, got: 0 })),
             // 2010-03, resident branch, 10034100001: 1·1 + 3·4 + 4·5 + 1·6 + 1·11 = 50;
             //   50 mod 11 = 6 → 100341000016.
             ("100341000016", Ok(())),
@@ -317,10 +299,7 @@ mod tests {
             // digit 6 = 6 is not an attribute; first pass 1+4+9+16+25+36+49+64+81+0+11 = 296;
             // 296 mod 11 = 10 → second pass 3+8+15+24+35+48+63+80+99+0+2 = 377;
             // 377 mod 11 = 3 → the control digit would be 3, not 2.
-            (
-                "123456789012",
-                Err(BinError::InvalidRegistrationMonth { month: 34 }),
-            ),
+            ("123456789012", Err(BinError::InvalidRegistrationMonth { month: 34 })),
         ] {
             assert_eq!(Bin::parse(input).map(|_| ()), expected, "{input}");
         }
@@ -329,10 +308,7 @@ mod tests {
             vec![
                 BinError::InvalidRegistrationMonth { month: 34 },
                 BinError::InvalidAttribute { digit: 6 },
-                BinError::ChecksumMismatch {
-                    expected: 3,
-                    got: 2
-                },
+                BinError::ChecksumMismatch { expected: 3, got: 2 },
             ]
         );
     }
@@ -344,29 +320,11 @@ mod tests {
         for (first_eleven, year, month, entity, attribute) in [
             ("97124000131", 1997, 12, ResidentLegalEntity, HeadOffice),
             ("91014100001", 1991, 1, ResidentLegalEntity, Branch),
-            (
-                "90065200002",
-                2090,
-                6,
-                NonResidentLegalEntity,
-                RepresentativeOffice,
-            ),
-            (
-                "00116300003",
-                2000,
-                11,
-                JointActivityEntrepreneur,
-                PeasantFarm,
-            ),
+            ("90065200002", 2090, 6, NonResidentLegalEntity, RepresentativeOffice),
+            ("00116300003", 2000, 11, JointActivityEntrepreneur, PeasantFarm),
             ("23034000123", 2023, 3, ResidentLegalEntity, HeadOffice),
             ("99125100777", 1999, 12, NonResidentLegalEntity, Branch),
-            (
-                "15076200045",
-                2015,
-                7,
-                JointActivityEntrepreneur,
-                RepresentativeOffice,
-            ),
+            ("15076200045", 2015, 7, JointActivityEntrepreneur, RepresentativeOffice),
         ] {
             let raw = complete(first_eleven);
             let bin = Bin::parse(&raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
@@ -382,11 +340,7 @@ mod tests {
     #[test]
     fn surrounding_whitespace_is_trimmed() {
         for input in [" 971240001315", "971240001315 ", "\t971240001315\r\n"] {
-            assert_eq!(
-                Bin::parse(input).unwrap().as_str(),
-                "971240001315",
-                "{input:?}"
-            );
+            assert_eq!(Bin::parse(input).unwrap().as_str(), "971240001315", "{input:?}");
         }
     }
 
@@ -480,11 +434,7 @@ mod tests {
             ),
         ] {
             assert_eq!(Bin::problems(input), expected, "{input:?}");
-            assert_eq!(
-                Bin::parse(input).err(),
-                expected.first().cloned(),
-                "{input:?}"
-            );
+            assert_eq!(Bin::parse(input).err(), expected.first().cloned(), "{input:?}");
         }
     }
 
@@ -515,10 +465,7 @@ mod tests {
                 "BIN digit 6 (attribute) must be 0 (head office), 1 (branch), 2 (representative office) or 3 (peasant/farm enterprise), got 9",
             ),
             (
-                BinError::ChecksumMismatch {
-                    expected: 5,
-                    got: 4,
-                },
+                BinError::ChecksumMismatch { expected: 5, got: 4 },
                 "BIN control digit (digit 12) must be 5 for these first 11 digits, got 4",
             ),
             (
@@ -559,10 +506,7 @@ mod tests {
                 serde_json::to_string(&BinAttribute::HeadOffice).unwrap(),
                 "\"HEAD_OFFICE\"",
             ),
-            (
-                serde_json::to_string(&BinAttribute::Branch).unwrap(),
-                "\"BRANCH\"",
-            ),
+            (serde_json::to_string(&BinAttribute::Branch).unwrap(), "\"BRANCH\""),
             (
                 serde_json::to_string(&BinAttribute::RepresentativeOffice).unwrap(),
                 "\"REPRESENTATIVE_OFFICE\"",

@@ -65,9 +65,7 @@ pub enum IinError {
         got: u8,
     },
     /// The first 11 digits give 10 in both control-digit passes: such an IIN is never issued.
-    #[error(
-        "IIN cannot exist: its control digit computes to 10 in both passes, such numbers are never issued"
-    )]
+    #[error("IIN cannot exist: its control digit computes to 10 in both passes, such numbers are never issued")]
     NeverIssued,
 }
 
@@ -122,9 +120,7 @@ impl Iin {
         let shape = tax_id::scan_shape(trimmed);
         let mut problems = Vec::new();
         if shape.char_count != 12 {
-            problems.push(IinError::WrongLength {
-                got: shape.char_count,
-            });
+            problems.push(IinError::WrongLength { got: shape.char_count });
         }
         if let Some((position, found)) = shape.first_non_digit {
             problems.push(IinError::NonDigit { position, found });
@@ -144,17 +140,12 @@ impl Iin {
             });
         }
         if century_digit > 6 {
-            problems.push(IinError::InvalidCenturyDigit {
-                digit: century_digit,
-            });
+            problems.push(IinError::InvalidCenturyDigit { digit: century_digit });
         }
         match tax_id::check_control_digit(&d) {
             ControlDigitCheck::Valid => {}
             ControlDigitCheck::Mismatch { expected } => {
-                problems.push(IinError::ChecksumMismatch {
-                    expected,
-                    got: d[11],
-                });
+                problems.push(IinError::ChecksumMismatch { expected, got: d[11] });
             }
             ControlDigitCheck::NeverIssued => problems.push(IinError::NeverIssued),
         }
@@ -356,26 +347,14 @@ mod tests {
         // Same number with a wrong 12th digit.
         assert_eq!(
             Iin::parse("900515300001"),
-            Err(IinError::ChecksumMismatch {
-                expected: 8,
-                got: 1
-            })
+            Err(IinError::ChecksumMismatch { expected: 8, got: 1 })
         );
     }
 
     #[test]
     fn surrounding_whitespace_is_trimmed() {
-        for input in [
-            " 900515300008",
-            "900515300008 ",
-            "\t900515300008\n",
-            "  900515300008  ",
-        ] {
-            assert_eq!(
-                Iin::parse(input).unwrap().as_str(),
-                "900515300008",
-                "{input:?}"
-            );
+        for input in [" 900515300008", "900515300008 ", "\t900515300008\n", "  900515300008  "] {
+            assert_eq!(Iin::parse(input).unwrap().as_str(), "900515300008", "{input:?}");
         }
     }
 
@@ -406,24 +385,12 @@ mod tests {
         for (input, expected) in [
             // d10 = 1: 85 + 1·10 = 95; 95 mod 11 = 7 → control 7.
             ("900515300107", Ok(())),
-            (
-                "900515300100",
-                Err(IinError::ChecksumMismatch {
-                    expected: 7,
-                    got: 0,
-                }),
-            ),
+            ("900515300100", Err(IinError::ChecksumMismatch { expected: 7, got: 0 })),
             // d8 = 3: 85 + 3·8 = 109; 109 mod 11 = 10 → second pass with 3,4,…,11,1,2:
             //   9·3 + 5·6 + 1·7 + 5·8 + 3·9 + 3·10 = 27 + 30 + 7 + 40 + 27 + 30 = 161;
             //   161 mod 11 = 7 → control 7 (not 0).
             ("900515330007", Ok(())),
-            (
-                "900515330000",
-                Err(IinError::ChecksumMismatch {
-                    expected: 7,
-                    got: 0,
-                }),
-            ),
+            ("900515330000", Err(IinError::ChecksumMismatch { expected: 7, got: 0 })),
             // d8 = 3, d11 = 7: first pass 109 + 7·11 = 186; 186 mod 11 = 10;
             //   second pass 161 + 7·2 = 175; 175 mod 11 = 10 → never issued.
             ("900515330070", Err(IinError::NeverIssued)),
@@ -505,16 +472,8 @@ mod tests {
             ("   ", 0),
             ("9", 1),
         ] {
-            assert_eq!(
-                Iin::parse(input),
-                Err(IinError::WrongLength { got }),
-                "{input:?}"
-            );
-            assert_eq!(
-                Iin::problems(input),
-                vec![IinError::WrongLength { got }],
-                "{input:?}"
-            );
+            assert_eq!(Iin::parse(input), Err(IinError::WrongLength { got }), "{input:?}");
+            assert_eq!(Iin::problems(input), vec![IinError::WrongLength { got }], "{input:?}");
         }
     }
 
@@ -565,28 +524,15 @@ mod tests {
                         yymmdd: "901399".to_owned(),
                     },
                     IinError::InvalidCenturyDigit { digit: 8 },
-                    IinError::ChecksumMismatch {
-                        expected: 3,
-                        got: 0,
-                    },
+                    IinError::ChecksumMismatch { expected: 3, got: 0 },
                 ],
             ),
             // Valid except checksum: only the checksum.
-            (
-                "900515300001",
-                vec![IinError::ChecksumMismatch {
-                    expected: 8,
-                    got: 1,
-                }],
-            ),
+            ("900515300001", vec![IinError::ChecksumMismatch { expected: 8, got: 1 }]),
             ("900515300008", vec![]),
         ] {
             assert_eq!(Iin::problems(input), expected, "{input}");
-            assert_eq!(
-                Iin::parse(input).err(),
-                expected.first().cloned(),
-                "{input}"
-            );
+            assert_eq!(Iin::parse(input).err(), expected.first().cloned(), "{input}");
         }
     }
 
@@ -615,10 +561,7 @@ mod tests {
                 "IIN digit 7 (century and sex) must be 0-6, got 8",
             ),
             (
-                IinError::ChecksumMismatch {
-                    expected: 8,
-                    got: 1,
-                },
+                IinError::ChecksumMismatch { expected: 8, got: 1 },
                 "IIN control digit (digit 12) must be 8 for these first 11 digits, got 1",
             ),
             (

@@ -72,9 +72,7 @@ where
 {
     match value.garde_str() {
         None => Ok(()),
-        Some(raw) => parse(raw)
-            .map(|_| ())
-            .map_err(|e| garde::Error::new(e.to_string())),
+        Some(raw) => parse(raw).map(|_| ()).map_err(|e| garde::Error::new(e.to_string())),
     }
 }
 
@@ -102,10 +100,7 @@ pub fn garde_email<V: GardeStrInput + ?Sized, C: ?Sized>(value: &V, _ctx: &C) ->
 
 /// garde `custom` rule: the value must be a valid Kazakhstan postal code
 /// ([`KzPostalCode::parse`]); `None` passes.
-pub fn garde_kz_postal_code<V: GardeStrInput + ?Sized, C: ?Sized>(
-    value: &V,
-    _ctx: &C,
-) -> garde::Result {
+pub fn garde_kz_postal_code<V: GardeStrInput + ?Sized, C: ?Sized>(value: &V, _ctx: &C) -> garde::Result {
     check(value, KzPostalCode::parse)
 }
 
@@ -147,9 +142,7 @@ mod tests {
             mobile_phone: None,
             email: "Info@Example.KZ".to_owned(),
             postal_code: "a05f4k5".to_owned(),
-            nested: Nested {
-                iin_patch: Some(None),
-            },
+            nested: Nested { iin_patch: Some(None) },
         }
     }
 
@@ -187,8 +180,7 @@ mod tests {
             (
                 |c| c.iin = Some("900515300001".to_owned()),
                 "iin",
-                "IIN control digit (digit 12) must be 8 for these first 11 digits, got 1"
-                    .to_owned(),
+                "IIN control digit (digit 12) must be 8 for these first 11 digits, got 1".to_owned(),
             ),
             (
                 |c| c.bin = Some("123456789012".to_owned()),
@@ -243,14 +235,8 @@ mod tests {
         assert_eq!(
             report(&command),
             vec![
-                (
-                    "iin".to_owned(),
-                    "IIN must be exactly 12 digits, got 0".to_owned()
-                ),
-                (
-                    "phone".to_owned(),
-                    "phone number must not be empty".to_owned()
-                ),
+                ("iin".to_owned(), "IIN must be exactly 12 digits, got 0".to_owned()),
+                ("phone".to_owned(), "phone number must not be empty".to_owned()),
             ]
         );
     }
@@ -264,19 +250,13 @@ mod tests {
             (garde_email("a@b.kz", &()), None),
             (garde_kz_postal_code("050000", &()), None),
             (garde_iin(&None::<String>, &()), None),
-            (
-                garde_kz_postal_code("", &()),
-                Some("postal code must not be empty"),
-            ),
+            (garde_kz_postal_code("", &()), Some("postal code must not be empty")),
             (
                 garde_bin(&Some("97124000131".to_owned()), &()),
                 Some("BIN must be exactly 12 digits, got 11"),
             ),
         ] {
-            assert_eq!(
-                result.err().map(|e| e.message().to_owned()).as_deref(),
-                expected
-            );
+            assert_eq!(result.err().map(|e| e.message().to_owned()).as_deref(), expected);
         }
     }
 }

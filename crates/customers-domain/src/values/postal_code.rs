@@ -175,11 +175,7 @@ mod tests {
             ("50000", None),
         ] {
             let parsed = serde_json::from_str::<KzPostalCode>(json).ok();
-            assert_eq!(
-                parsed.as_ref().map(KzPostalCode::as_str),
-                expected,
-                "{json}"
-            );
+            assert_eq!(parsed.as_ref().map(KzPostalCode::as_str), expected, "{json}");
         }
     }
 

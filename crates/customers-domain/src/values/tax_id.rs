@@ -31,12 +31,7 @@ pub enum ControlDigitCheck {
 }
 
 fn weighted_mod_11(digits: &[u8; 11], weights: &[u32; 11]) -> u32 {
-    digits
-        .iter()
-        .zip(weights)
-        .map(|(&d, &w)| u32::from(d) * w)
-        .sum::<u32>()
-        % 11
+    digits.iter().zip(weights).map(|(&d, &w)| u32::from(d) * w).sum::<u32>() % 11
 }
 
 /// Computes the control digit for the first 11 digits (digit values `0..=9`, not ASCII).
@@ -141,8 +136,7 @@ mod tests {
             .map(|n| format!("{n:011}"))
             .find(|s| {
                 let d = digits11(s);
-                weighted_mod_11(&d, &FIRST_PASS_WEIGHTS) == 10
-                    && weighted_mod_11(&d, &SECOND_PASS_WEIGHTS) == 10
+                weighted_mod_11(&d, &FIRST_PASS_WEIGHTS) == 10 && weighted_mod_11(&d, &SECOND_PASS_WEIGHTS) == 10
             })
             .unwrap();
         for prefix in ["01000000118", searched.as_str()] {
