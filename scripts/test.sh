@@ -148,9 +148,17 @@ drop_leftover_databases() {
 
 # --- d. The test suite --------------------------------------------------------------
 
+# Runs the tests and ends with one summary line over every test binary:
+# "total: N passed, N failed".
 run_tests() {
     log "running cargo test --workspace $*${CARGO_TARGET_DIR:+ (CARGO_TARGET_DIR=${CARGO_TARGET_DIR})}"
-    cargo test --workspace "$@"
+    local output status=0
+    output="$(mktemp)"
+    cargo test --workspace "$@" 2>&1 | tee "$output" || status=$?
+    awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+         END { printf "total: %d passed, %d failed\n", p, f }' "$output"
+    rm -f "$output"
+    return "$status"
 }
 
 main() {
