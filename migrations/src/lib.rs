@@ -14,13 +14,17 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_customers;
+mod m20261125_000002_lifecycle;
 
 /// Runs the migrations in order.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_customers::Migration)]
+        vec![
+            Box::new(m20261125_000001_customers::Migration),
+            Box::new(m20261125_000002_lifecycle::Migration),
+        ]
     }
 }
 

@@ -242,6 +242,12 @@ DROP TABLE customers
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// In one transaction on every backend (SQLite has transactional DDL too), so that a
+    /// migration is applied whole or not at all, over one connection.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         run_for_backend(manager, POSTGRES_UP, SQLITE_UP).await
     }

@@ -17,6 +17,8 @@ use crate::auth::JwtKeys;
 use crate::problem::render_error;
 use crate::routes::customers::CustomersApi;
 use crate::routes::health::HealthApi;
+use crate::routes::lifecycle::LifecycleApi;
+use crate::routes::parts::PartsApi;
 
 /// The customer service as wired in this server.
 pub type Service = CustomerService<SeaRepository, SeaRepository, InMemoryCache, RecordingPublisher, SystemClock>;
@@ -40,9 +42,16 @@ pub fn service(db: DatabaseConnection) -> Service {
     )
 }
 
-fn openapi(service: Arc<Service>) -> OpenApiService<(CustomersApi, HealthApi), ()> {
+type Apis = (CustomersApi, LifecycleApi, PartsApi, HealthApi);
+
+fn openapi(service: Arc<Service>) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (CustomersApi::new(service.clone()), HealthApi::new(service)),
+        (
+            CustomersApi::new(service.clone()),
+            LifecycleApi::new(service.clone()),
+            PartsApi::new(service.clone()),
+            HealthApi::new(service),
+        ),
         "Customers API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -96,4 +105,19 @@ pub async fn serve(
             .await
     });
     Ok((local, task))
+}
+
+/// Purges customers deleted longer ago than the retention window, now and then every
+/// `interval`, for as long as the process runs. Each server copy may run it: the purge is one
+/// idempotent statement per table.
+pub async fn purge_periodically(service: Arc<Service>, interval: std::time::Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    loop {
+        ticker.tick().await;
+        match service.purge_expired().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged customers past the retention window"),
+            Err(err) => tracing::warn!(error = %err, "purging deleted customers failed"),
+        }
+    }
 }

@@ -78,6 +78,20 @@ impl Principal {
         UserId::from(self.claims.sub)
     }
 
+    /// Whether the token grants `permission`.
+    pub fn has(&self, permission: Permission) -> bool {
+        self.claims.permissions.iter().any(|p| p == permission.as_str())
+    }
+
+    /// Checks access to `workspace` with every one of `permissions`; returns the scope.
+    pub fn authorize_all(&self, workspace: Uuid, permissions: &[Permission]) -> Result<Scope, ApiError> {
+        let mut scope = None;
+        for permission in permissions {
+            scope = Some(self.authorize(workspace, *permission)?);
+        }
+        scope.ok_or_else(|| ApiError::Internal("no permission named".into()))
+    }
+
     /// Checks access to `workspace` with `permission`; returns the scope to work in.
     pub fn authorize(&self, workspace: Uuid, permission: Permission) -> Result<Scope, ApiError> {
         if !self.claims.workspaces.contains(&workspace) {

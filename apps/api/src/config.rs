@@ -57,6 +57,9 @@ pub struct Config {
     pub log_level: String,
     /// `AUTO_MIGRATE`: apply migrations at start (`true` by default).
     pub auto_migrate: bool,
+    /// `RETENTION_DAYS`: how long deleted customers can be restored before they are purged
+    /// (30 by default).
+    pub retention_days: u16,
 }
 
 impl Config {
@@ -99,12 +102,23 @@ impl Config {
                 });
             }
         };
+        let retention = get("RETENTION_DAYS", "30");
+        let retention_days = retention
+            .parse::<u16>()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| ConfigError {
+                variable: "RETENTION_DAYS",
+                value: retention.clone(),
+                reason: "expected a number of days from 1 to 3650".into(),
+            })?;
         Ok(Self {
             database_url,
             listen_addr,
             jwt_secret,
             log_level,
             auto_migrate,
+            retention_days,
         })
     }
 }
@@ -148,6 +162,8 @@ mod tests {
             ("LISTEN_ADDR", "localhost"),
             ("LOG_LEVEL", "[[["),
             ("AUTO_MIGRATE", "maybe"),
+            ("RETENTION_DAYS", "0"),
+            ("RETENTION_DAYS", "soon"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);

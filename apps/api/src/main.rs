@@ -165,7 +165,11 @@ async fn serve() -> Result<(), String> {
             JwtKeys::new(secret.as_bytes())
         }
     };
-    let service = Arc::new(app::service(db));
+    let service = Arc::new(app::service(db).with_retention(time::Duration::days(config.retention_days.into())));
+    tokio::spawn(app::purge_periodically(
+        service.clone(),
+        std::time::Duration::from_secs(3600),
+    ));
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

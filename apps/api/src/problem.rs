@@ -47,6 +47,12 @@ pub struct Problem {
     /// The customer already holding the value (conflicts within the caller's workspace).
     #[oai(skip_serializing_if_is_none)]
     pub existing_id: Option<Uuid>,
+    /// The statuses the customer may move to (refused status changes).
+    #[oai(skip_serializing_if_is_none)]
+    pub allowed: Option<Vec<String>>,
+    /// The customer's current version (stale `If-Match`).
+    #[oai(skip_serializing_if_is_none)]
+    pub current_version: Option<i64>,
 }
 
 impl Problem {
@@ -59,6 +65,8 @@ impl Problem {
             errors: None,
             field: None,
             existing_id: None,
+            allowed: None,
+            current_version: None,
         }
     }
 
@@ -101,9 +109,23 @@ pub enum ApiError {
         /// The existing customer, when visible to the caller.
         existing_id: Option<Uuid>,
     },
-    /// 409 for a change that kept losing races.
+    /// 409 for a change that kept losing races, or a state that forbids the operation.
     #[error("conflict: {0}")]
-    Conflict(&'static str),
+    Conflict(String),
+    /// 409 for items of a batch that collide (`[3].email`).
+    #[error("conflicting items: {0}")]
+    Conflicts(ValidationErrors),
+    /// 409 for a status change the transition table forbids.
+    #[error("transition refused: {detail}")]
+    Transition {
+        /// Explanation.
+        detail: String,
+        /// Allowed targets.
+        allowed: Vec<String>,
+    },
+    /// 412 for a stale `If-Match`.
+    #[error("precondition failed; current version {0}")]
+    PreconditionFailed(i64),
     /// 413.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -148,7 +170,30 @@ impl ApiError {
                 }]);
                 p
             }
-            ApiError::Conflict(detail) => Problem::new(StatusCode::CONFLICT, "conflict", *detail),
+            ApiError::Conflict(detail) => Problem::new(StatusCode::CONFLICT, "conflict", detail.clone()),
+            ApiError::Conflicts(errors) => {
+                let mut p = Problem::new(
+                    StatusCode::CONFLICT,
+                    "duplicate",
+                    "Items of the request collide with existing customers or with each other; see errors.",
+                );
+                p.errors = Some(errors.errors().iter().map(to_problem_field).collect());
+                p
+            }
+            ApiError::Transition { detail, allowed } => {
+                let mut p = Problem::new(StatusCode::CONFLICT, "invalid-transition", detail.clone());
+                p.allowed = Some(allowed.clone());
+                p
+            }
+            ApiError::PreconditionFailed(current) => {
+                let mut p = Problem::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "stale-version",
+                    format!("The customer has changed since it was read; its current version is {current}."),
+                );
+                p.current_version = Some(*current);
+                p
+            }
             ApiError::PayloadTooLarge => Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -189,8 +234,19 @@ impl From<CustomerError> for ApiError {
                 existing_id: existing_id.map(Into::into),
             },
             CustomerError::Contention => {
-                ApiError::Conflict("The customer is being changed by others right now; retry.")
+                ApiError::Conflict("The customer is being changed by others right now; retry.".into())
             }
+            CustomerError::Conflicts(errors) => ApiError::Conflicts(errors),
+            CustomerError::PartNotFound(what) => ApiError::NotFound(what),
+            CustomerError::Transition(err) => ApiError::Transition {
+                detail: err.to_string(),
+                allowed: err.allowed.iter().map(|s| s.as_str().to_owned()).collect(),
+            },
+            CustomerError::NotConvertible(status) => ApiError::Conflict(format!(
+                "Only a LEAD or PROSPECT can be converted; the customer is {status}."
+            )),
+            CustomerError::Forbidden(detail) => ApiError::Forbidden(detail.to_owned()),
+            CustomerError::PreconditionFailed { current_version } => ApiError::PreconditionFailed(current_version),
             CustomerError::Internal(detail) => ApiError::Internal(detail),
         }
     }
@@ -222,9 +278,13 @@ pub enum ErrorResponse {
     /// No such customer in the workspace.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
-    /// A unique field (email, iin, bin) is taken, or the change lost a race.
+    /// A unique field (email, iin, bin) is taken, the status forbids the change, or the change
+    /// lost a race.
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
+    /// `If-Match` names a version that is no longer current.
+    #[oai(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(Json<Problem>),
     /// The body is larger than 1 MiB.
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Problem>),
@@ -241,6 +301,7 @@ impl From<Problem> for ErrorResponse {
             403 => ErrorResponse::Forbidden(Json(problem)),
             404 => ErrorResponse::NotFound(Json(problem)),
             409 => ErrorResponse::Conflict(Json(problem)),
+            412 => ErrorResponse::PreconditionFailed(Json(problem)),
             413 => ErrorResponse::PayloadTooLarge(Json(problem)),
             _ => ErrorResponse::Internal(Json(problem)),
         }

@@ -871,6 +871,7 @@ impl NewCustomer {
             is_active: true,
             contacts: self.contacts.into_iter().map(|c| c.into_contact(id, now)).collect(),
             addresses: self.addresses.into_iter().map(|a| a.into_address(id, now)).collect(),
+            converted_at: None,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -1074,6 +1075,33 @@ pub struct CustomerChanges {
     pub contacts: Option<Vec<NewContact>>,
     /// New set of addresses.
     pub addresses: Option<Vec<NewAddress>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notes
+// ---------------------------------------------------------------------------------------------
+
+/// The longest note, in characters.
+pub const MAX_NOTE_CHARS: usize = 10_000;
+
+/// A note's text as sent by a client.
+#[derive(Debug, Clone, PartialEq, Eq, Validate)]
+pub struct NoteDraft {
+    /// 1..=10,000 characters after trimming.
+    #[garde(length(chars, min = 1, max = MAX_NOTE_CHARS))]
+    pub body: String,
+}
+
+impl NoteDraft {
+    /// The trimmed, validated text.
+    pub fn parse(self) -> Result<String, ValidationErrors> {
+        let draft = NoteDraft { body: trim(self.body) };
+        let mut errors = ValidationErrors::new();
+        if let Err(report) = draft.validate() {
+            errors.extend_from_report("", report);
+        }
+        errors.into_result(|| draft.body)
+    }
 }
 
 #[cfg(test)]

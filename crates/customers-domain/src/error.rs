@@ -172,6 +172,28 @@ pub enum CustomerError {
         /// The existing customer, when it is in the caller's workspace.
         existing_id: Option<CustomerId>,
     },
+    /// Another customer of the organization already has this e-mail, IIN or BIN — for several
+    /// items of a batch (`[3].email`), or items of the batch repeat each other.
+    #[error("conflicting items: {0}")]
+    Conflicts(ValidationErrors),
+    /// A contact, address or note of the customer does not exist.
+    #[error("{0} not found")]
+    PartNotFound(&'static str),
+    /// The status cannot move as asked.
+    #[error("{0}")]
+    Transition(crate::lifecycle::status::TransitionError),
+    /// Only a LEAD or PROSPECT can be converted.
+    #[error("only a LEAD or PROSPECT can be converted, the customer is {0}")]
+    NotConvertible(crate::model::CustomerStatus),
+    /// The caller may not do this to this record (e.g. edit another author's note).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// The client's `If-Match` version is not the current one.
+    #[error("the customer has changed: current version is {current_version}")]
+    PreconditionFailed {
+        /// The version the customer has now.
+        current_version: i64,
+    },
     /// The customer changed concurrently too many times for the write to go through.
     #[error("the customer was changed concurrently; retry")]
     Contention,

@@ -58,6 +58,48 @@ pub enum CustomerEvent {
         new_status: CustomerStatus,
         /// Who changed it.
         changed_by: UserId,
+        /// Why, when given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A lead or prospect became an active customer.
+    #[serde(rename = "customer.lead.converted", rename_all = "camelCase")]
+    LeadConverted {
+        /// Before (LEAD or PROSPECT).
+        previous_status: CustomerStatus,
+        /// After (ACTIVE).
+        new_status: CustomerStatus,
+        /// Who converted it.
+        converted_by: UserId,
+    },
+    /// The deals module is asked to open a first deal with a converted lead.
+    #[serde(rename = "deal.create.requested", rename_all = "camelCase")]
+    DealCreateRequested {
+        /// Deal title.
+        title: String,
+        /// Expected value.
+        value: crate::money::Money,
+        /// Responsible manager.
+        assigned_to: Option<UserId>,
+    },
+    /// Duplicates were merged into this customer (the envelope's subject); full snapshots of
+    /// the merged-away records allow an audit and a manual undo.
+    #[serde(rename = "customers.merged", rename_all = "camelCase")]
+    Merged {
+        /// The surviving customer.
+        primary_customer_id: crate::ids::CustomerId,
+        /// The customers merged into it (now removed).
+        merged_customer_ids: Vec<crate::ids::CustomerId>,
+        /// The removed customers as they were.
+        merged_customers: Vec<Customer>,
+        /// Who merged.
+        merged_by: UserId,
+    },
+    /// A deleted customer was restored.
+    #[serde(rename = "customer.restored", rename_all = "camelCase")]
+    Restored {
+        /// Who restored it.
+        restored_by: UserId,
     },
     /// The responsible manager changed.
     #[serde(rename = "customer.assigned", rename_all = "camelCase")]
@@ -77,6 +119,10 @@ impl CustomerEvent {
             CustomerEvent::Updated { .. } => "customer.updated",
             CustomerEvent::Deleted { .. } => "customer.deleted",
             CustomerEvent::StatusChanged { .. } => "customer.status.changed",
+            CustomerEvent::LeadConverted { .. } => "customer.lead.converted",
+            CustomerEvent::DealCreateRequested { .. } => "deal.create.requested",
+            CustomerEvent::Merged { .. } => "customers.merged",
+            CustomerEvent::Restored { .. } => "customer.restored",
             CustomerEvent::Assigned { .. } => "customer.assigned",
         }
     }

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod lifecycle;
 pub mod model;
 pub mod money;
 pub mod ports;

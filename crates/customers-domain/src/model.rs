@@ -160,7 +160,7 @@ impl From<Rating> for i32 {
     }
 }
 
-/// Free-form attributes of a customer: a JSON object of at most [`CustomFields::MAX_BYTES`].
+/// Free-form attributes of a customer: a JSON object of at most [`crate::commands::MAX_CUSTOM_FIELDS_BYTES`] bytes.
 pub type CustomFields = serde_json::Map<String, serde_json::Value>;
 
 /// Links of a contact person in messengers and networks.
@@ -353,6 +353,9 @@ pub struct Customer {
     pub contacts: Vec<CustomerContact>,
     /// Addresses.
     pub addresses: Vec<CustomerAddress>,
+    /// When the lead was converted to an active customer.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub converted_at: Option<OffsetDateTime>,
     /// Incremented by every change; the basis of optimistic concurrency.
     pub version: i64,
     /// When it was created.

@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 
 use crate::error::UniqueField;
 use crate::events::EventEnvelope;
-use crate::ids::{CustomerId, OrganizationId, Scope};
-use crate::model::Customer;
+use crate::ids::{CustomerId, NoteId, OrganizationId, Scope, UserId};
+use crate::model::{Customer, CustomerNote};
 use crate::query::{CustomerQuery, Page};
 
 /// A failure of a storage port that the domain can act on.
@@ -30,6 +30,31 @@ pub enum RepositoryError {
     Unexpected(String),
 }
 
+/// A batch write refused because of item `index`.
+#[derive(Debug, thiserror::Error)]
+#[error("item {index}: {error}")]
+pub struct BatchError {
+    /// Position of the refused item in the batch.
+    pub index: usize,
+    /// Why.
+    pub error: RepositoryError,
+}
+
+/// What a possible duplicate is looked up by (each field optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DuplicateProbe {
+    /// E-mail, lower-case.
+    pub email: Option<String>,
+    /// Phone, E.164.
+    pub phone: Option<String>,
+    /// IIN.
+    pub iin: Option<String>,
+    /// BIN.
+    pub bin: Option<String>,
+    /// Tokens of the name's match key (see `lifecycle::names`).
+    pub name_tokens: Vec<String>,
+}
+
 /// Customers storage: one customer aggregate (with contacts and addresses) per call, each call
 /// one transaction.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -42,8 +67,9 @@ pub trait CustomerRepository: Send + Sync + 'static {
     /// enforced by the store itself (unique indexes), so that concurrent inserts cannot both win.
     async fn insert(&self, customer: &Customer) -> Result<(), RepositoryError>;
 
-    /// The customer with its contacts and addresses; `Ok(None)` when it does not exist in
-    /// `scope` (a customer of another workspace or organization is not found).
+    /// The live customer with its contacts and addresses; `Ok(None)` when it does not exist in
+    /// `scope` (a customer of another workspace or organization, or a deleted one, is not
+    /// found).
     async fn get(&self, scope: Scope, id: CustomerId) -> Result<Option<Customer>, RepositoryError>;
 
     /// Replaces the stored customer with `customer` (matched by id within its scope) when its
@@ -61,12 +87,95 @@ pub trait CustomerRepository: Send + Sync + 'static {
         replace_addresses: bool,
     ) -> Result<(), RepositoryError>;
 
-    /// Deletes the customer with its contacts, addresses and notes. `Ok(false)` when there
-    /// was nothing to delete in `scope`.
-    async fn delete(&self, scope: Scope, id: CustomerId) -> Result<bool, RepositoryError>;
+    /// Stores new customers with their contacts and addresses, all or nothing.
+    ///
+    /// MUST return [`BatchError`] with the index of the first customer whose e-mail, IIN or BIN
+    /// is taken (by a live customer of the organization, or by an earlier item of the batch);
+    /// nothing is stored then.
+    async fn insert_many(&self, customers: &[Customer]) -> Result<(), BatchError>;
 
-    /// The customer of `organization` holding `value` in `field` (e-mail compared lower-case),
-    /// with the scope it lives in.
+    /// Soft-deletes the live customers among `ids` in `scope` at `at`: they disappear from
+    /// every read, and their e-mail, IIN and BIN become free. Contacts, addresses and notes
+    /// are kept for [`CustomerRepository::restore`]. Returns the ids actually deleted.
+    async fn soft_delete(
+        &self,
+        scope: Scope,
+        ids: &[CustomerId],
+        at: OffsetDateTime,
+        by: UserId,
+    ) -> Result<Vec<CustomerId>, RepositoryError>;
+
+    /// A soft-deleted customer of `scope` with the time it was deleted.
+    async fn get_deleted(
+        &self,
+        scope: Scope,
+        id: CustomerId,
+    ) -> Result<Option<(Customer, OffsetDateTime)>, RepositoryError>;
+
+    /// Brings a soft-deleted customer back as `customer` (its new version and update stamp).
+    ///
+    /// MUST return [`RepositoryError::Duplicate`] when a live customer has taken its e-mail,
+    /// IIN or BIN meanwhile, and [`RepositoryError::NotFound`] when it is not deleted (any
+    /// more) in its scope.
+    async fn restore(&self, customer: &Customer) -> Result<(), RepositoryError>;
+
+    /// Removes for good, with contacts, addresses, notes and tags, the customers deleted
+    /// before `deleted_before` (all tenants). Returns how many.
+    async fn purge(&self, deleted_before: OffsetDateTime) -> Result<u64, RepositoryError>;
+
+    /// Merges in one transaction: removes `duplicates` (id and expected version; their notes
+    /// move to the merged customer) and stores `merged` (the primary, expected at
+    /// `expected_version`) with its full set of contacts and addresses, which includes those of
+    /// the duplicates under their existing ids.
+    ///
+    /// MUST return [`RepositoryError::VersionConflict`] and change nothing when any of them
+    /// changed meanwhile, and [`RepositoryError::NotFound`] when any is gone.
+    async fn merge(
+        &self,
+        merged: &Customer,
+        expected_version: i64,
+        duplicates: &[(CustomerId, i64)],
+    ) -> Result<(), RepositoryError>;
+
+    /// Live customers of `scope` that may duplicate `probe`: equal e-mail, phone, IIN or BIN,
+    /// or a `match_key` containing one of `probe.name_tokens`. At most `limit`.
+    async fn duplicate_candidates(
+        &self,
+        scope: Scope,
+        probe: &DuplicateProbe,
+        limit: u32,
+    ) -> Result<Vec<Customer>, RepositoryError>;
+
+    /// Adds a note to a live customer of `scope`. MUST return [`RepositoryError::NotFound`]
+    /// when there is no such customer.
+    async fn add_note(&self, scope: Scope, note: &CustomerNote) -> Result<(), RepositoryError>;
+
+    /// The notes of a live customer, newest first; `Ok(None)` when there is no such customer.
+    async fn list_notes(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+        page: u32,
+        limit: u32,
+    ) -> Result<Option<Page<CustomerNote>>, RepositoryError>;
+
+    /// One note of a live customer of `scope`.
+    async fn get_note(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+        note: NoteId,
+    ) -> Result<Option<CustomerNote>, RepositoryError>;
+
+    /// Stores the note's new body and `updated_at`. MUST return [`RepositoryError::NotFound`]
+    /// when it is gone.
+    async fn update_note(&self, scope: Scope, note: &CustomerNote) -> Result<(), RepositoryError>;
+
+    /// Deletes a note; `Ok(false)` when there was none.
+    async fn delete_note(&self, scope: Scope, customer: CustomerId, note: NoteId) -> Result<bool, RepositoryError>;
+
+    /// The live customer of `organization` holding `value` in `field` (e-mail compared
+    /// lower-case), with the scope it lives in.
     async fn find_by_unique(
         &self,
         organization: OrganizationId,

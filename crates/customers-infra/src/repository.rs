@@ -12,22 +12,24 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use customers_domain::lifecycle::names::name_key;
 use customers_domain::model::fold_case;
-use customers_domain::ports::{CustomerRepository, CustomerSearch, RepositoryError};
+use customers_domain::ports::{BatchError, CustomerRepository, CustomerSearch, DuplicateProbe, RepositoryError};
 use customers_domain::query::{CustomerQuery, Page, SortField, SortOrder};
 use customers_domain::values::{Bin, Email, Iin, Phone};
 use customers_domain::{
-    AddressId, ContactId, Customer, CustomerAddress, CustomerContact, CustomerId, OrganizationId, Scope, UniqueField,
-    UserId, WorkspaceId,
+    AddressId, ContactId, Customer, CustomerAddress, CustomerContact, CustomerId, CustomerNote, NoteId, OrganizationId,
+    Scope, UniqueField, UserId, WorkspaceId,
 };
+use time::OffsetDateTime;
 
 use crate::sql::{Codec, Sql, corrupt, like_escape};
 
 const CUSTOMER_COLUMNS: &str = "c.id, c.organization_id, c.workspace_id, c.type, c.status, c.name, c.email, \
     c.phone, c.iin, c.bin, c.company_name, c.company_size, c.industry, c.credit_limit, c.current_balance, \
     c.custom_fields, c.tags, c.lead_source, c.first_purchase_date, c.last_purchase_date, c.total_purchases, \
-    c.purchase_count, c.lifetime_value, c.rating, c.assigned_to, c.is_active, c.version, c.created_at, \
-    c.updated_at, c.created_by, c.updated_by";
+    c.purchase_count, c.lifetime_value, c.rating, c.assigned_to, c.is_active, c.converted_at, c.version, \
+    c.created_at, c.updated_at, c.created_by, c.updated_by";
 
 const CONTACT_COLUMNS: &str = "id, customer_id, first_name, last_name, middle_name, job_title, department, email, \
     phone, mobile_phone, is_primary, is_decision_maker, social_media, notes, created_at, updated_at";
@@ -119,6 +121,8 @@ impl SeaRepository {
             ("assigned_to", k.opt_uuid(c.assigned_to)),
             ("is_active", k.bool(c.is_active)),
             ("search_text", k.text(c.search_text())),
+            ("match_key", k.text(name_key(&c.name))),
+            ("converted_at", k.opt_time(c.converted_at)),
             ("version", k.int(c.version)),
             ("updated_at", k.time(c.updated_at)),
             ("updated_by", k.opt_uuid(c.updated_by)),
@@ -232,7 +236,14 @@ impl SeaRepository {
         Ok(())
     }
 
+    /// `c` is a live customer of `scope`.
     fn scope_condition(&self, sql: &mut Sql, scope: Scope) {
+        self.scope_any(sql, scope);
+        sql.push(" AND c.deleted_at IS NULL");
+    }
+
+    /// `c` is a customer of `scope`, live or deleted.
+    fn scope_any(&self, sql: &mut Sql, scope: Scope) {
         sql.push("c.organization_id = ")
             .bind(self.codec.uuid(scope.organization_id))
             .push(" AND c.workspace_id = ")
@@ -329,6 +340,7 @@ impl SeaRepository {
             is_active: k.get::<bool>(row, "is_active")?,
             contacts: Vec::new(),
             addresses: Vec::new(),
+            converted_at: k.get_opt_time(row, "converted_at")?,
             version: read_int(k, row, "version")?,
             created_at: k.get_time(row, "created_at")?,
             updated_at: k.get_time(row, "updated_at")?,
@@ -394,6 +406,96 @@ impl SeaRepository {
             created_at: k.get_time(row, "created_at")?,
             updated_at: k.get_time(row, "updated_at")?,
         })
+    }
+
+    /// Writes `customer` over its stored live version `expected_version`, inside `txn`.
+    async fn update_in(
+        &self,
+        txn: &DatabaseTransaction,
+        customer: &Customer,
+        expected_version: i64,
+        replace_contacts: bool,
+        replace_addresses: bool,
+    ) -> Result<(), RepositoryError> {
+        let k = &self.codec;
+        let mut sql = k.sql("UPDATE customers SET ");
+        for (i, (column, value)) in self.customer_values(customer).into_iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push(column).push(" = ").bind(value);
+        }
+        sql.push(" WHERE id = ")
+            .bind(k.uuid(customer.id))
+            .push(" AND organization_id = ")
+            .bind(k.uuid(customer.organization_id))
+            .push(" AND workspace_id = ")
+            .bind(k.uuid(customer.workspace_id))
+            .push(" AND deleted_at IS NULL AND version = ")
+            .bind(k.int(expected_version));
+        let result = txn.execute_raw(sql.build()).await.map_err(db_error)?;
+        if result.rows_affected() == 0 {
+            let mut exists = k.sql("SELECT c.id FROM customers c WHERE ");
+            self.scope_condition(&mut exists, customer.scope());
+            exists.push(" AND c.id = ").bind(k.uuid(customer.id));
+            return match txn.query_one_raw(exists.build()).await.map_err(db_error)? {
+                Some(_) => Err(RepositoryError::VersionConflict),
+                None => Err(RepositoryError::NotFound),
+            };
+        }
+        let mut tables = Vec::new();
+        if replace_contacts {
+            tables.push("customer_contacts");
+        }
+        if replace_addresses {
+            tables.push("customer_addresses");
+        }
+        self.delete_children(txn, customer.id, &tables).await?;
+        let mut children = customer.clone();
+        if !replace_contacts {
+            children.contacts.clear();
+        }
+        if !replace_addresses {
+            children.addresses.clear();
+        }
+        self.insert_children(txn, &children).await?;
+        self.replace_tags(txn, customer).await
+    }
+
+    async fn insert_in(&self, txn: &DatabaseTransaction, customer: &Customer) -> Result<(), RepositoryError> {
+        let k = &self.codec;
+        let mut columns = vec![
+            ("id", k.uuid(customer.id)),
+            ("organization_id", k.uuid(customer.organization_id)),
+            ("workspace_id", k.uuid(customer.workspace_id)),
+            ("created_at", k.time(customer.created_at)),
+            ("created_by", k.opt_uuid(customer.created_by)),
+        ];
+        columns.extend(self.customer_values(customer));
+        txn.execute_raw(self.insert_sql("customers", columns).build())
+            .await
+            .map_err(db_error)?;
+        self.insert_children(txn, customer).await?;
+        self.replace_tags(txn, customer).await
+    }
+
+    fn read_note(&self, row: &QueryResult) -> Result<CustomerNote, RepositoryError> {
+        let k = &self.codec;
+        Ok(CustomerNote {
+            id: NoteId::from(k.get::<Uuid>(row, "id")?),
+            customer_id: CustomerId::from(k.get::<Uuid>(row, "customer_id")?),
+            author_id: UserId::from(k.get::<Uuid>(row, "author_id")?),
+            body: k.get(row, "body")?,
+            created_at: k.get_time(row, "created_at")?,
+            updated_at: k.get_time(row, "updated_at")?,
+        })
+    }
+
+    /// `EXISTS` (a live customer `customer` of `scope`).
+    fn live_customer(&self, sql: &mut Sql, scope: Scope, customer: CustomerId) {
+        sql.push("EXISTS (SELECT 1 FROM customers c WHERE ");
+        self.scope_condition(sql, scope);
+        sql.push(" AND c.id = ").bind(self.codec.uuid(customer)).push(")");
     }
 
     /// Appends the WHERE conditions of a list query (after the scope condition).
@@ -508,21 +610,8 @@ fn order_by(codec: &Codec, sort_by: SortField, order: SortOrder) -> String {
 #[async_trait]
 impl CustomerRepository for SeaRepository {
     async fn insert(&self, customer: &Customer) -> Result<(), RepositoryError> {
-        let k = &self.codec;
         let txn = self.begin_write().await?;
-        let mut columns = vec![
-            ("id", k.uuid(customer.id)),
-            ("organization_id", k.uuid(customer.organization_id)),
-            ("workspace_id", k.uuid(customer.workspace_id)),
-            ("created_at", k.time(customer.created_at)),
-            ("created_by", k.opt_uuid(customer.created_by)),
-        ];
-        columns.extend(self.customer_values(customer));
-        txn.execute_raw(self.insert_sql("customers", columns).build())
-            .await
-            .map_err(db_error)?;
-        self.insert_children(&txn, customer).await?;
-        self.replace_tags(&txn, customer).await?;
+        self.insert_in(&txn, customer).await?;
         txn.commit().await.map_err(db_error)
     }
 
@@ -546,82 +635,347 @@ impl CustomerRepository for SeaRepository {
         replace_contacts: bool,
         replace_addresses: bool,
     ) -> Result<(), RepositoryError> {
-        let k = &self.codec;
         let txn = self.begin_write().await?;
-        let mut sql = k.sql("UPDATE customers SET ");
-        for (i, (column, value)) in self.customer_values(customer).into_iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
+        match self
+            .update_in(&txn, customer, expected_version, replace_contacts, replace_addresses)
+            .await
+        {
+            Ok(()) => txn.commit().await.map_err(db_error),
+            Err(err) => {
+                txn.rollback().await.map_err(db_error)?;
+                Err(err)
             }
-            sql.push(column).push(" = ").bind(value);
         }
-        sql.push(" WHERE id = ")
+    }
+
+    async fn insert_many(&self, customers: &[Customer]) -> Result<(), BatchError> {
+        let unexpected = |error| BatchError { index: 0, error };
+        let txn = self.begin_write().await.map_err(unexpected)?;
+        for (index, customer) in customers.iter().enumerate() {
+            if let Err(error) = self.insert_in(&txn, customer).await {
+                txn.rollback().await.map_err(|e| unexpected(db_error(e)))?;
+                return Err(BatchError { index, error });
+            }
+        }
+        txn.commit().await.map_err(|e| unexpected(db_error(e)))
+    }
+
+    async fn soft_delete(
+        &self,
+        scope: Scope,
+        ids: &[CustomerId],
+        at: OffsetDateTime,
+        by: UserId,
+    ) -> Result<Vec<CustomerId>, RepositoryError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let k = &self.codec;
+        let mut sql = k.sql("UPDATE customers SET deleted_at = ");
+        sql.bind(k.time(at))
+            .push(", deleted_by = ")
+            .bind(k.uuid(by))
+            .push(" WHERE organization_id = ")
+            .bind(k.uuid(scope.organization_id))
+            .push(" AND workspace_id = ")
+            .bind(k.uuid(scope.workspace_id))
+            .push(" AND deleted_at IS NULL AND id IN ")
+            .bind_list(ids.iter().map(|id| k.uuid(*id)))
+            .push(" RETURNING id");
+        let txn = self.begin_write().await?;
+        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
+        txn.commit().await.map_err(db_error)?;
+        let deleted: Vec<CustomerId> = rows
+            .iter()
+            .map(|row| k.get::<Uuid>(row, "id").map(CustomerId::from))
+            .collect::<Result<_, _>>()?;
+        // In the order asked.
+        Ok(ids.iter().copied().filter(|id| deleted.contains(id)).collect())
+    }
+
+    async fn get_deleted(
+        &self,
+        scope: Scope,
+        id: CustomerId,
+    ) -> Result<Option<(Customer, OffsetDateTime)>, RepositoryError> {
+        let k = &self.codec;
+        let mut sql = k.sql(&format!(
+            "SELECT {CUSTOMER_COLUMNS}, c.deleted_at FROM customers c WHERE "
+        ));
+        self.scope_any(&mut sql, scope);
+        sql.push(" AND c.deleted_at IS NOT NULL AND c.id = ").bind(k.uuid(id));
+        let txn = self.begin_read().await?;
+        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
+        let deleted_at = match rows.first() {
+            Some(row) => k.get_time(row, "deleted_at")?,
+            None => return Ok(None),
+        };
+        let customer = self.hydrate(&txn, rows).await?.into_iter().next();
+        txn.commit().await.map_err(db_error)?;
+        Ok(customer.map(|c| (c, deleted_at)))
+    }
+
+    async fn restore(&self, customer: &Customer) -> Result<(), RepositoryError> {
+        let k = &self.codec;
+        let mut sql = k.sql("UPDATE customers SET deleted_at = NULL, deleted_by = NULL, version = ");
+        sql.bind(k.int(customer.version))
+            .push(", updated_at = ")
+            .bind(k.time(customer.updated_at))
+            .push(", updated_by = ")
+            .bind(k.opt_uuid(customer.updated_by))
+            .push(" WHERE id = ")
             .bind(k.uuid(customer.id))
             .push(" AND organization_id = ")
             .bind(k.uuid(customer.organization_id))
             .push(" AND workspace_id = ")
             .bind(k.uuid(customer.workspace_id))
-            .push(" AND version = ")
-            .bind(k.int(expected_version));
+            .push(" AND deleted_at IS NOT NULL");
+        let txn = self.begin_write().await?;
         let result = txn.execute_raw(sql.build()).await.map_err(db_error)?;
         if result.rows_affected() == 0 {
             txn.rollback().await.map_err(db_error)?;
-            return match self.get(customer.scope(), customer.id).await? {
-                Some(_) => Err(RepositoryError::VersionConflict),
-                None => Err(RepositoryError::NotFound),
-            };
+            return Err(RepositoryError::NotFound);
         }
-        let mut tables = Vec::new();
-        if replace_contacts {
-            tables.push("customer_contacts");
-        }
-        if replace_addresses {
-            tables.push("customer_addresses");
-        }
-        self.delete_children(&txn, customer.id, &tables).await?;
-        let mut children = customer.clone();
-        if !replace_contacts {
-            children.contacts.clear();
-        }
-        if !replace_addresses {
-            children.addresses.clear();
-        }
-        self.insert_children(&txn, &children).await?;
-        self.replace_tags(&txn, customer).await?;
         txn.commit().await.map_err(db_error)
     }
 
-    async fn delete(&self, scope: Scope, id: CustomerId) -> Result<bool, RepositoryError> {
+    async fn purge(&self, deleted_before: OffsetDateTime) -> Result<u64, RepositoryError> {
         let k = &self.codec;
         let txn = self.begin_write().await?;
-        let mut sql = k.sql("DELETE FROM customers WHERE organization_id = ");
-        sql.bind(k.uuid(scope.organization_id))
-            .push(" AND workspace_id = ")
-            .bind(k.uuid(scope.workspace_id))
-            .push(" AND id = ")
-            .bind(k.uuid(id));
-        // Children first: SQLite enforces ON DELETE CASCADE only with foreign keys switched on.
-        let mut exists = k.sql("SELECT c.id FROM customers c WHERE ");
-        self.scope_condition(&mut exists, scope);
-        exists.push(" AND c.id = ").bind(k.uuid(id));
-        if txn.query_one_raw(exists.build()).await.map_err(db_error)?.is_none() {
-            txn.rollback().await.map_err(db_error)?;
-            return Ok(false);
+        for table in [
+            "customer_contacts",
+            "customer_addresses",
+            "customer_tags",
+            "customer_notes",
+        ] {
+            let mut sql = k.sql(&format!(
+                "DELETE FROM {table} WHERE customer_id IN (SELECT id FROM customers WHERE deleted_at < "
+            ));
+            sql.bind(k.time(deleted_before)).push(")");
+            txn.execute_raw(sql.build()).await.map_err(db_error)?;
         }
-        self.delete_children(
-            &txn,
-            id,
-            &[
-                "customer_contacts",
-                "customer_addresses",
-                "customer_tags",
-                "customer_notes",
-            ],
-        )
-        .await?;
-        let deleted = txn.execute_raw(sql.build()).await.map_err(db_error)?.rows_affected() > 0;
+        let mut sql = k.sql("DELETE FROM customers WHERE deleted_at < ");
+        sql.bind(k.time(deleted_before));
+        let purged = txn.execute_raw(sql.build()).await.map_err(db_error)?.rows_affected();
         txn.commit().await.map_err(db_error)?;
-        Ok(deleted)
+        Ok(purged)
+    }
+
+    async fn merge(
+        &self,
+        merged: &Customer,
+        expected_version: i64,
+        duplicates: &[(CustomerId, i64)],
+    ) -> Result<(), RepositoryError> {
+        let k = &self.codec;
+        let txn = self.begin_write().await?;
+        let result: Result<(), RepositoryError> = async {
+            for (duplicate, version) in duplicates {
+                let mut notes = k.sql("UPDATE customer_notes SET customer_id = ");
+                notes
+                    .bind(k.uuid(merged.id))
+                    .push(" WHERE customer_id = ")
+                    .bind(k.uuid(*duplicate));
+                txn.execute_raw(notes.build()).await.map_err(db_error)?;
+                self.delete_children(
+                    &txn,
+                    *duplicate,
+                    &["customer_contacts", "customer_addresses", "customer_tags"],
+                )
+                .await?;
+                let mut sql = k.sql("DELETE FROM customers WHERE id = ");
+                sql.bind(k.uuid(*duplicate))
+                    .push(" AND organization_id = ")
+                    .bind(k.uuid(merged.organization_id))
+                    .push(" AND workspace_id = ")
+                    .bind(k.uuid(merged.workspace_id))
+                    .push(" AND deleted_at IS NULL AND version = ")
+                    .bind(k.int(*version));
+                if txn.execute_raw(sql.build()).await.map_err(db_error)?.rows_affected() == 0 {
+                    return Err(RepositoryError::VersionConflict);
+                }
+            }
+            self.update_in(&txn, merged, expected_version, true, true).await
+        }
+        .await;
+        match result {
+            Ok(()) => txn.commit().await.map_err(db_error),
+            Err(err) => {
+                txn.rollback().await.map_err(db_error)?;
+                Err(err)
+            }
+        }
+    }
+
+    async fn duplicate_candidates(
+        &self,
+        scope: Scope,
+        probe: &DuplicateProbe,
+        limit: u32,
+    ) -> Result<Vec<Customer>, RepositoryError> {
+        let k = &self.codec;
+        let mut conditions: Vec<(&str, Value)> = Vec::new();
+        if let Some(email) = &probe.email {
+            conditions.push(("c.email = ", k.text(email.clone())));
+        }
+        if let Some(phone) = &probe.phone {
+            conditions.push(("c.phone = ", k.text(phone.clone())));
+        }
+        if let Some(iin) = &probe.iin {
+            conditions.push(("c.iin = ", k.text(iin.clone())));
+        }
+        if let Some(bin) = &probe.bin {
+            conditions.push(("c.bin = ", k.text(bin.clone())));
+        }
+        for token in &probe.name_tokens {
+            conditions.push(("c.match_key LIKE ", k.text(format!("%{}%", like_escape(token)))));
+        }
+        if conditions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = k.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
+        self.scope_condition(&mut sql, scope);
+        sql.push(" AND (");
+        for (i, (condition, value)) in conditions.into_iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push(condition).bind(value);
+            if condition.contains("LIKE") {
+                sql.push(" ESCAPE '\\'");
+            }
+        }
+        sql.push(") ORDER BY c.created_at, c.id LIMIT ")
+            .bind(k.int(limit.into()));
+        let txn = self.begin_read().await?;
+        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
+        let customers = self.hydrate(&txn, rows).await?;
+        txn.commit().await.map_err(db_error)?;
+        Ok(customers)
+    }
+
+    async fn add_note(&self, scope: Scope, note: &CustomerNote) -> Result<(), RepositoryError> {
+        let k = &self.codec;
+        let mut sql =
+            k.sql("INSERT INTO customer_notes (id, customer_id, author_id, body, created_at, updated_at) SELECT ");
+        sql.bind(k.uuid(note.id))
+            .push(", ")
+            .bind(k.uuid(note.customer_id))
+            .push(", ")
+            .bind(k.uuid(note.author_id))
+            .push(", ")
+            .bind(k.text(note.body.clone()))
+            .push(", ")
+            .bind(k.time(note.created_at))
+            .push(", ")
+            .bind(k.time(note.updated_at))
+            .push(" WHERE ");
+        self.live_customer(&mut sql, scope, note.customer_id);
+        let txn = self.begin_write().await?;
+        let inserted = txn.execute_raw(sql.build()).await.map_err(db_error)?.rows_affected();
+        txn.commit().await.map_err(db_error)?;
+        if inserted == 0 {
+            Err(RepositoryError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn list_notes(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+        page: u32,
+        limit: u32,
+    ) -> Result<Option<Page<CustomerNote>>, RepositoryError> {
+        let k = &self.codec;
+        let txn = self.begin_read().await?;
+        let mut exists = k.sql("SELECT 1 AS found WHERE ");
+        self.live_customer(&mut exists, scope, customer);
+        if txn.query_one_raw(exists.build()).await.map_err(db_error)?.is_none() {
+            txn.commit().await.map_err(db_error)?;
+            return Ok(None);
+        }
+        let mut count = k.sql("SELECT COUNT(*) AS total FROM customer_notes WHERE customer_id = ");
+        count.bind(k.uuid(customer));
+        let total = match txn.query_one_raw(count.build()).await.map_err(db_error)? {
+            Some(row) => u64::try_from(read_int(k, &row, "total")?).unwrap_or(0),
+            None => 0,
+        };
+        let offset = u64::from(page.saturating_sub(1)) * u64::from(limit);
+        let mut sql = k.sql(
+            "SELECT id, customer_id, author_id, body, created_at, updated_at FROM customer_notes WHERE customer_id = ",
+        );
+        sql.bind(k.uuid(customer))
+            .push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .bind(k.int(limit.into()))
+            .push(" OFFSET ")
+            .bind(k.int(i64::try_from(offset).unwrap_or(i64::MAX)));
+        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
+        txn.commit().await.map_err(db_error)?;
+        let items = rows.iter().map(|row| self.read_note(row)).collect::<Result<_, _>>()?;
+        Ok(Some(Page {
+            items,
+            total,
+            page,
+            limit,
+        }))
+    }
+
+    async fn get_note(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+        note: NoteId,
+    ) -> Result<Option<CustomerNote>, RepositoryError> {
+        let k = &self.codec;
+        let mut sql =
+            k.sql("SELECT id, customer_id, author_id, body, created_at, updated_at FROM customer_notes WHERE id = ");
+        sql.bind(k.uuid(note))
+            .push(" AND customer_id = ")
+            .bind(k.uuid(customer))
+            .push(" AND ");
+        self.live_customer(&mut sql, scope, customer);
+        match self.db.query_one_raw(sql.build()).await.map_err(db_error)? {
+            Some(row) => Ok(Some(self.read_note(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn update_note(&self, scope: Scope, note: &CustomerNote) -> Result<(), RepositoryError> {
+        let k = &self.codec;
+        let mut sql = k.sql("UPDATE customer_notes SET body = ");
+        sql.bind(k.text(note.body.clone()))
+            .push(", updated_at = ")
+            .bind(k.time(note.updated_at))
+            .push(" WHERE id = ")
+            .bind(k.uuid(note.id))
+            .push(" AND customer_id = ")
+            .bind(k.uuid(note.customer_id))
+            .push(" AND ");
+        self.live_customer(&mut sql, scope, note.customer_id);
+        let txn = self.begin_write().await?;
+        let updated = txn.execute_raw(sql.build()).await.map_err(db_error)?.rows_affected();
+        txn.commit().await.map_err(db_error)?;
+        if updated == 0 {
+            Err(RepositoryError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn delete_note(&self, scope: Scope, customer: CustomerId, note: NoteId) -> Result<bool, RepositoryError> {
+        let k = &self.codec;
+        let mut sql = k.sql("DELETE FROM customer_notes WHERE id = ");
+        sql.bind(k.uuid(note))
+            .push(" AND customer_id = ")
+            .bind(k.uuid(customer))
+            .push(" AND ");
+        self.live_customer(&mut sql, scope, customer);
+        let txn = self.begin_write().await?;
+        let deleted = txn.execute_raw(sql.build()).await.map_err(db_error)?.rows_affected();
+        txn.commit().await.map_err(db_error)?;
+        Ok(deleted > 0)
     }
 
     async fn find_by_unique(
@@ -643,7 +997,7 @@ impl CustomerRepository for SeaRepository {
         let mut sql =
             k.sql("SELECT c.id, c.organization_id, c.workspace_id FROM customers c WHERE c.organization_id = ");
         sql.bind(k.uuid(organization))
-            .push(&format!(" AND c.{column} = "))
+            .push(&format!(" AND c.deleted_at IS NULL AND c.{column} = "))
             .bind(k.text(value));
         let Some(row) = self.db.query_one_raw(sql.build()).await.map_err(db_error)? else {
             return Ok(None);

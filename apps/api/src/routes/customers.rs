@@ -43,11 +43,24 @@ enum ListResponse {
     Ok(Json<CustomerPage>),
 }
 
+/// A customer with its version as the `ETag`.
 #[derive(ApiResponse)]
-enum CustomerResponseBody {
+pub(crate) enum CustomerResponseBody {
     /// The customer.
     #[oai(status = 200)]
-    Ok(Json<CustomerResponse>),
+    Ok(
+        Json<CustomerResponse>,
+        /// The customer's version; send it back in `If-Match` to update only that version.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+impl CustomerResponseBody {
+    pub(crate) fn of(customer: customers_domain::Customer) -> Self {
+        let etag = crate::routes::etag(customer.version);
+        CustomerResponseBody::Ok(Json(customer.into()), etag)
+    }
 }
 
 #[derive(ApiResponse)]
@@ -64,7 +77,7 @@ enum CreatedResponse {
 
 #[derive(ApiResponse)]
 enum DeletedResponse {
-    /// Deleted, with its contacts, addresses and notes.
+    /// Deleted (restorable within the retention window).
     #[oai(status = 204)]
     NoContent,
 }
@@ -222,7 +235,7 @@ impl CustomersApi {
     ) -> Result<CustomerResponseBody> {
         let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
         let customer = self.service.get(scope, CustomerId::from(id.0.get("id")?)).await?;
-        Ok(CustomerResponseBody::Ok(Json(customer.into())))
+        Ok(CustomerResponseBody::of(customer))
     }
 
     /// Create a customer
@@ -270,6 +283,9 @@ impl CustomersApi {
         workspace_id: Path<IdParam>,
         /// Customer.
         id: Path<IdParam>,
+        /// Update only this version (the `ETag` of a GET); 412 when the customer changed since.
+        #[oai(name = "If-Match")]
+        if_match: poem_openapi::param::Header<Option<String>>,
         body: JsonBody<UpdateCustomerRequest>,
     ) -> Result<CustomerResponseBody> {
         let scope = auth
@@ -278,16 +294,25 @@ impl CustomersApi {
         let changes = CustomerChangesDraft::from(body.0)
             .parse()
             .map_err(crate::problem::ApiError::from)?;
+        let expected = crate::routes::if_match(if_match.0.as_deref())?;
         let customer = self
             .service
-            .update(scope, auth.0.user(), CustomerId::from(id.0.get("id")?), changes)
+            .update(
+                scope,
+                auth.0.user(),
+                CustomerId::from(id.0.get("id")?),
+                changes,
+                expected,
+            )
             .await?;
-        Ok(CustomerResponseBody::Ok(Json(customer.into())))
+        Ok(CustomerResponseBody::of(customer))
     }
 
     /// Delete a customer
     ///
-    /// Deletes the customer with its contacts, addresses and notes.
+    /// The customer disappears from every read and its e-mail, IIN and BIN become free. It can
+    /// be restored with its contacts, addresses and notes within the retention window (30 days
+    /// by default), after which it is purged.
     #[oai(
         path = "/api/v1/workspaces/:workspaceId/customers/:id",
         method = "delete",

@@ -2,6 +2,8 @@
 
 pub mod customers;
 pub mod health;
+pub mod lifecycle;
+pub mod parts;
 
 use poem_openapi::Tags;
 
@@ -12,4 +14,38 @@ pub enum ApiTags {
     Customers,
     /// Liveness and readiness probes.
     Health,
+}
+
+/// The version an `If-Match` header asks for: `"3"`, `W/"3"` or `3`; `*` or no header asks for
+/// none (the write goes through on any version).
+pub(crate) fn if_match(header: Option<&str>) -> Result<Option<i64>, crate::problem::ApiError> {
+    let Some(raw) = header.map(str::trim).filter(|h| !h.is_empty() && *h != "*") else {
+        return Ok(None);
+    };
+    let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
+    tag.parse::<i64>().map(Some).map_err(|_| {
+        crate::problem::ApiError::field(
+            "If-Match",
+            "must be the ETag of the customer as returned by GET (e.g. \"3\")",
+        )
+    })
+}
+
+/// The `ETag` of a customer version.
+pub(crate) fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn if_match_accepts_strong_weak_and_bare_tags() {
+        assert_eq!(super::if_match(Some("\"3\"")).unwrap(), Some(3));
+        assert_eq!(super::if_match(Some("W/\"4\"")).unwrap(), Some(4));
+        assert_eq!(super::if_match(Some("5")).unwrap(), Some(5));
+        assert_eq!(super::if_match(Some("*")).unwrap(), None);
+        assert_eq!(super::if_match(None).unwrap(), None);
+        assert!(super::if_match(Some("\"abc\"")).is_err());
+        assert_eq!(super::etag(7), "\"7\"");
+    }
 }

@@ -162,6 +162,7 @@ async fn creates_the_b2b_example(app: TestApp) {
                 "updatedAt": created_at
             }
         ],
+        "convertedAt": null,
         "version": 1,
         "createdAt": created_at,
         "updatedAt": created_at,

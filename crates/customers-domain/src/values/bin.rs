@@ -11,12 +11,9 @@
 //! | 7–11   | serial number                                                               |
 //! | 12     | control digit (see [`super::tax_id`])                                      |
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
-use super::tax_id::{self, ControlDigitCheck};
+use super::tax_id;
 
 /// Entity type encoded in the 5th digit of a BIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -125,19 +122,34 @@ pub enum BinError {
 ///
 /// Built only through [`Bin::parse`] (or `TryFrom<String>`, `FromStr`, serde), so holding a
 /// `Bin` proves every rule holds. Serialized as the plain 12-digit string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Bin(String);
+
+validated_string!(Bin, BinError);
+
+/// The BIN's own rules on 12 digits: digits 3–4 a month, digit 5 an entity type and digit 6
+/// an attribute.
+fn registration_problems(_trimmed: &str, d: &[u8; 12]) -> Vec<BinError> {
+    let mut problems = Vec::new();
+    let month = d[2] * 10 + d[3];
+    if !(1..=12).contains(&month) {
+        problems.push(BinError::InvalidRegistrationMonth { month });
+    }
+    if BinEntityType::from_digit(d[4]).is_none() {
+        problems.push(BinError::InvalidEntityType { digit: d[4] });
+    }
+    if BinAttribute::from_digit(d[5]).is_none() {
+        problems.push(BinError::InvalidAttribute { digit: d[5] });
+    }
+    problems
+}
 
 impl Bin {
     /// Parses a BIN: trims surrounding whitespace, then checks every rule.
     ///
     /// Returns the first error of [`Bin::problems`].
     pub fn parse(raw: &str) -> Result<Self, BinError> {
-        match Self::problems(raw).into_iter().next() {
-            Some(error) => Err(error),
-            None => Ok(Self(raw.trim().to_owned())),
-        }
+        tax_id::parse_trimmed(raw, Self::problems).map(Self)
     }
 
     /// Lists every rule `raw` (trimmed of surrounding whitespace) breaks, empty when valid.
@@ -146,37 +158,7 @@ impl Bin {
     /// there. Otherwise the month, entity type, attribute and control digit are each checked
     /// and reported independently.
     pub fn problems(raw: &str) -> Vec<BinError> {
-        let trimmed = raw.trim();
-        let shape = tax_id::scan_shape(trimmed);
-        let mut problems = Vec::new();
-        if shape.char_count != 12 {
-            problems.push(BinError::WrongLength { got: shape.char_count });
-        }
-        if let Some((position, found)) = shape.first_non_digit {
-            problems.push(BinError::NonDigit { position, found });
-        }
-        let Some(d) = tax_id::twelve_digits(trimmed) else {
-            return problems;
-        };
-
-        let month = d[2] * 10 + d[3];
-        if !(1..=12).contains(&month) {
-            problems.push(BinError::InvalidRegistrationMonth { month });
-        }
-        if BinEntityType::from_digit(d[4]).is_none() {
-            problems.push(BinError::InvalidEntityType { digit: d[4] });
-        }
-        if BinAttribute::from_digit(d[5]).is_none() {
-            problems.push(BinError::InvalidAttribute { digit: d[5] });
-        }
-        match tax_id::check_control_digit(&d) {
-            ControlDigitCheck::Valid => {}
-            ControlDigitCheck::Mismatch { expected } => {
-                problems.push(BinError::ChecksumMismatch { expected, got: d[11] });
-            }
-            ControlDigitCheck::NeverIssued => problems.push(BinError::NeverIssued),
-        }
-        problems
+        tax_id::problems(raw, registration_problems)
     }
 
     /// The 12 digits.
@@ -211,40 +193,6 @@ impl Bin {
     /// Attribute from digit 6.
     pub fn attribute(&self) -> BinAttribute {
         BinAttribute::from_digit(self.digit(5)).expect("a parsed BIN always has a valid attribute digit")
-    }
-}
-
-impl fmt::Display for Bin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for Bin {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Bin {
-    type Error = BinError;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl FromStr for Bin {
-    type Err = BinError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl From<Bin> for String {
-    fn from(value: Bin) -> Self {
-        value.0
     }
 }
 

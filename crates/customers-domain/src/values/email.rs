@@ -11,11 +11,7 @@
 //! explicitly. Such addresses must be given with the domain in punycode (`xn--…` labels).
 //! Non-ASCII local parts (`инфо@…`) are rejected by garde itself.
 
-use std::fmt;
-use std::str::FromStr;
-
 use garde::rules::email::{InvalidEmail, parse_email};
-use serde::{Deserialize, Serialize};
 
 /// Maximum length of an address, in characters (RFC 5321 path limit minus the brackets).
 pub const MAX_EMAIL_CHARS: usize = 254;
@@ -56,9 +52,10 @@ pub enum EmailError {
 ///
 /// Built only through [`Email::parse`] (or `TryFrom<String>`, `FromStr`, serde).
 /// Serialized as the plain normalized string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
+
+validated_string!(Email, EmailError);
 
 impl Email {
     /// Parses an address: trims surrounding whitespace, lower-cases it and checks the rules.
@@ -94,40 +91,6 @@ impl Email {
     /// The normalized address.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for Email {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Email {
-    type Error = EmailError;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl FromStr for Email {
-    type Err = EmailError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl From<Email> for String {
-    fn from(value: Email) -> Self {
-        value.0
     }
 }
 

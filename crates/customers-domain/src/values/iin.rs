@@ -9,13 +9,10 @@
 //! | 8–11   | serial number                                                              |
 //! | 12     | control digit (see [`super::tax_id`])                                     |
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
 
-use super::tax_id::{self, ControlDigitCheck};
+use super::tax_id;
 
 /// Sex encoded in the 7th digit of an IIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -73,9 +70,10 @@ pub enum IinError {
 ///
 /// Built only through [`Iin::parse`] (or `TryFrom<String>`, `FromStr`, serde), so holding an
 /// `Iin` proves every rule holds. Serialized as the plain 12-digit string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Iin(String);
+
+validated_string!(Iin, IinError);
 
 /// Years in which digits 1–6 must form a real date, for a given century digit.
 ///
@@ -99,15 +97,32 @@ fn two_digits(d: &[u8; 12], at: usize) -> u8 {
     d[at] * 10 + d[at + 1]
 }
 
+/// The IIN's own rules on 12 digits: digits 1–6 a real birth date in the century of digit 7,
+/// and digit 7 itself in `0..=6`.
+fn birth_date_and_century_problems(trimmed: &str, d: &[u8; 12]) -> Vec<IinError> {
+    let mut problems = Vec::new();
+    let (yy, month, day) = (two_digits(d, 0), two_digits(d, 2), two_digits(d, 4));
+    let century_digit = d[6];
+    let date_exists = candidate_centuries(century_digit)
+        .iter()
+        .any(|&century| date_from(century + i32::from(yy), month, day).is_some());
+    if !date_exists {
+        problems.push(IinError::InvalidBirthDate {
+            yymmdd: trimmed[..6].to_owned(),
+        });
+    }
+    if century_digit > 6 {
+        problems.push(IinError::InvalidCenturyDigit { digit: century_digit });
+    }
+    problems
+}
+
 impl Iin {
     /// Parses an IIN: trims surrounding whitespace, then checks every rule.
     ///
     /// Returns the first error of [`Iin::problems`].
     pub fn parse(raw: &str) -> Result<Self, IinError> {
-        match Self::problems(raw).into_iter().next() {
-            Some(error) => Err(error),
-            None => Ok(Self(raw.trim().to_owned())),
-        }
+        tax_id::parse_trimmed(raw, Self::problems).map(Self)
     }
 
     /// Lists every rule `raw` (trimmed of surrounding whitespace) breaks, empty when valid.
@@ -116,40 +131,7 @@ impl Iin {
     /// there. Otherwise the birth date, the century digit and the control digit are each
     /// checked and reported independently.
     pub fn problems(raw: &str) -> Vec<IinError> {
-        let trimmed = raw.trim();
-        let shape = tax_id::scan_shape(trimmed);
-        let mut problems = Vec::new();
-        if shape.char_count != 12 {
-            problems.push(IinError::WrongLength { got: shape.char_count });
-        }
-        if let Some((position, found)) = shape.first_non_digit {
-            problems.push(IinError::NonDigit { position, found });
-        }
-        let Some(d) = tax_id::twelve_digits(trimmed) else {
-            return problems;
-        };
-
-        let (yy, month, day) = (two_digits(&d, 0), two_digits(&d, 2), two_digits(&d, 4));
-        let century_digit = d[6];
-        let date_exists = candidate_centuries(century_digit)
-            .iter()
-            .any(|&century| date_from(century + i32::from(yy), month, day).is_some());
-        if !date_exists {
-            problems.push(IinError::InvalidBirthDate {
-                yymmdd: trimmed[..6].to_owned(),
-            });
-        }
-        if century_digit > 6 {
-            problems.push(IinError::InvalidCenturyDigit { digit: century_digit });
-        }
-        match tax_id::check_control_digit(&d) {
-            ControlDigitCheck::Valid => {}
-            ControlDigitCheck::Mismatch { expected } => {
-                problems.push(IinError::ChecksumMismatch { expected, got: d[11] });
-            }
-            ControlDigitCheck::NeverIssued => problems.push(IinError::NeverIssued),
-        }
-        problems
+        tax_id::problems(raw, birth_date_and_century_problems)
     }
 
     /// The 12 digits.
@@ -188,40 +170,6 @@ impl Iin {
             d if d % 2 == 1 => Some(Sex::Male),
             _ => Some(Sex::Female),
         }
-    }
-}
-
-impl fmt::Display for Iin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for Iin {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Iin {
-    type Error = IinError;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl FromStr for Iin {
-    type Err = IinError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl From<Iin> for String {
-    fn from(value: Iin) -> Self {
-        value.0
     }
 }
 

@@ -3,7 +3,8 @@
 //! Every type follows "parse, don't validate": a private field, a `parse(&str)` constructor
 //! returning a per-type error enum (one variant per rule, messages meant for API users),
 //! `as_str()`, `Display`, `AsRef<str>`, serde as the plain string with deserialization going
-//! through `parse`.
+//! through `parse`. The string newtypes get those conversions from one macro,
+//! `validated_string!` (below), so they cannot drift apart.
 //!
 //! The `garde_*` functions adapt the parsers to garde's `custom` rule, so commands can
 //! validate raw strings with the same rules and messages:
@@ -19,6 +20,69 @@
 //!     iin: Option<String>,
 //! }
 //! ```
+
+/// Implements the conversions every validated string newtype shares, all going through its
+/// `parse`, so a value of the type can only ever hold what `parse` accepted:
+///
+/// - `Display`, `AsRef<str>` and `From<Type> for String`: the stored (normalized) string;
+/// - `FromStr` and `TryFrom<String>`: `parse`, failing with the type's own error;
+/// - serde: serialized as the plain stored string; deserialized from a string through
+///   `parse`, a rejection becoming a custom error with the error's message (what
+///   `#[serde(try_from = "String", into = "String")]` would derive).
+///
+/// `validated_string!(Type, TypeError)` needs `Type` to be a tuple struct whose only field is
+/// the private `String`, with `fn parse(&str) -> Result<Type, TypeError>` and
+/// `TypeError: Display`. Defined before the `mod` lines so the submodules see it.
+macro_rules! validated_string {
+    ($type:ident, $error:ty) => {
+        impl ::std::fmt::Display for $type {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $type {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $type {
+            type Error = $error;
+
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl ::std::str::FromStr for $type {
+            type Err = $error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
+        impl From<$type> for String {
+            fn from(value: $type) -> Self {
+                value.0
+            }
+        }
+
+        impl ::serde::Serialize for $type {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $type {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = <String as ::serde::Deserialize>::deserialize(deserializer)?;
+                Self::parse(&raw).map_err(::serde::de::Error::custom)
+            }
+        }
+    };
+}
 
 pub mod bin;
 pub mod email;
@@ -239,6 +303,57 @@ mod tests {
                 ("phone".to_owned(), "phone number must not be empty".to_owned()),
             ]
         );
+    }
+
+    /// Checks what `validated_string!` generates for `T`: every conversion agrees with `parse`,
+    /// for `raw` (accepted) and `rejected`.
+    fn conversions_agree_with_parse<T, E>(parse: fn(&str) -> Result<T, E>, raw: &str, rejected: &str)
+    where
+        T: std::str::FromStr<Err = E>
+            + TryFrom<String, Error = E>
+            + Into<String>
+            + AsRef<str>
+            + std::fmt::Display
+            + serde::Serialize
+            + serde::de::DeserializeOwned
+            + Clone
+            + PartialEq
+            + std::fmt::Debug,
+        E: std::fmt::Display + PartialEq + std::fmt::Debug,
+    {
+        let value = parse(raw).unwrap();
+        let stored = value.as_ref().to_owned();
+        assert_eq!(value.to_string(), stored, "{raw:?}");
+        assert_eq!(Into::<String>::into(value.clone()), stored, "{raw:?}");
+        assert_eq!(raw.parse::<T>(), Ok(value.clone()), "{raw:?}");
+        assert_eq!(T::try_from(raw.to_owned()), Ok(value.clone()), "{raw:?}");
+        assert_eq!(
+            serde_json::to_value(&value).unwrap(),
+            serde_json::Value::String(stored.clone())
+        );
+        let raw_json = serde_json::to_string(raw).unwrap();
+        assert_eq!(serde_json::from_str::<T>(&raw_json).unwrap(), value, "{raw:?}");
+        assert!(serde_json::from_str::<T>("42").is_err(), "{raw:?}");
+
+        let error = parse(rejected).err().unwrap();
+        assert_eq!(rejected.parse::<T>().err().as_ref(), Some(&error), "{rejected:?}");
+        assert_eq!(
+            T::try_from(rejected.to_owned()).err().as_ref(),
+            Some(&error),
+            "{rejected:?}"
+        );
+        let rejected_json = serde_json::to_string(rejected).unwrap();
+        let serde_error = serde_json::from_str::<T>(&rejected_json).unwrap_err().to_string();
+        assert!(serde_error.starts_with(&error.to_string()), "{serde_error}");
+    }
+
+    #[test]
+    fn string_newtypes_convert_through_parse() {
+        conversions_agree_with_parse(Iin::parse, " 900515300008 ", "900515300001");
+        conversions_agree_with_parse(Bin::parse, "971240001315", "123456789012");
+        conversions_agree_with_parse(Phone::parse, "8 701 234 56 78", "8 701 CALL NOW");
+        conversions_agree_with_parse(Email::parse, " Info@Example.KZ", "user@localhost");
+        conversions_agree_with_parse(KzPostalCode::parse, "a05f4k5", "");
     }
 
     #[test]

@@ -3,13 +3,9 @@
 //! Kazakhstan numbers are accepted in the forms people type (`8 701 234 56 78`,
 //! `+7 (701) 234-56-78`, `7012345678`, …); other countries' numbers need a leading `+`.
 
-use std::fmt;
-use std::str::FromStr;
-
 use phonenumber::country::Id;
 use phonenumber::metadata::DATABASE;
 use phonenumber::{Mode, Type};
-use serde::{Deserialize, Serialize};
 
 /// Fewest digits accepted without a leading `+` (a Kazakhstan number without its prefix).
 const MIN_DOMESTIC_DIGITS: usize = 10;
@@ -69,9 +65,10 @@ pub enum PhoneError {
 ///
 /// Built only through [`Phone::parse`] (or `TryFrom<String>`, `FromStr`, serde).
 /// Serialized as the E.164 string; deserialization accepts every form `parse` accepts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Phone(String);
+
+validated_string!(Phone, PhoneError);
 
 /// Keeps only the ASCII digits of `raw` (`"+7 (701) 234-56-78"` → `"77012345678"`).
 ///
@@ -218,40 +215,6 @@ impl Phone {
     /// The E.164 digits without the `+`, e.g. `77012345678`.
     pub fn digits(&self) -> &str {
         &self.0[1..]
-    }
-}
-
-impl fmt::Display for Phone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for Phone {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Phone {
-    type Error = PhoneError;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl FromStr for Phone {
-    type Err = PhoneError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl From<Phone> for String {
-    fn from(value: Phone) -> Self {
-        value.0
     }
 }
 

@@ -1,10 +1,5 @@
 //! [`KzPostalCode`]: a Kazakhstan postal code, legacy or Kazpost's 2022 format.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
 /// A rule a postal code candidate breaks. Messages are shown to API users.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PostalCodeError {
@@ -23,9 +18,10 @@ pub enum PostalCodeError {
 ///
 /// Built only through [`KzPostalCode::parse`] (or `TryFrom<String>`, `FromStr`, serde).
 /// Serialized as the plain normalized string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KzPostalCode(String);
+
+validated_string!(KzPostalCode, PostalCodeError);
 
 fn is_legacy(code: &[u8]) -> bool {
     code.len() == 6 && code.iter().all(u8::is_ascii_digit)
@@ -68,40 +64,6 @@ impl KzPostalCode {
     /// Whether this is the legacy 6-digit format.
     pub fn is_legacy(&self) -> bool {
         self.0.len() == 6
-    }
-}
-
-impl fmt::Display for KzPostalCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for KzPostalCode {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for KzPostalCode {
-    type Error = PostalCodeError;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl FromStr for KzPostalCode {
-    type Err = PostalCodeError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl From<KzPostalCode> for String {
-    fn from(value: KzPostalCode) -> Self {
-        value.0
     }
 }
 

@@ -1,4 +1,6 @@
-//! The control-digit algorithm shared by Kazakhstan's IIN and BIN.
+//! What Kazakhstan's IIN and BIN share: the shape (12 ASCII digits), the control-digit
+//! algorithm below, and the crate-internal checks both parsers build on (each type adds only
+//! the rules on what its digits mean and keeps its own error enum and messages).
 //!
 //! Both identifiers are 12 digits `d1..d12`, where `d12` is a control digit computed from
 //! `d1..d11`:
@@ -85,6 +87,91 @@ pub(crate) fn scan_shape(s: &str) -> Shape {
             .enumerate()
             .find(|(_, c)| !c.is_ascii_digit())
             .map(|(i, c)| (i + 1, c)),
+    }
+}
+
+/// How an IIN or BIN error enum spells the rules the two identifiers share.
+///
+/// [`IinError`](super::IinError) and [`BinError`](super::BinError) name these variants alike
+/// (`WrongLength`, `NonDigit`, `ChecksumMismatch`, `NeverIssued`, with the same fields), so one
+/// macro implements the trait for both; the messages stay each enum's own.
+pub(crate) trait SharedRuleErrors {
+    /// The trimmed input has `got` characters instead of 12.
+    fn wrong_length(got: usize) -> Self;
+    /// The first character that is not an ASCII digit, at 1-based `position`.
+    fn non_digit(position: usize, found: char) -> Self;
+    /// The 12th digit is `got`, but the first 11 digits require `expected`.
+    fn checksum_mismatch(expected: u8, got: u8) -> Self;
+    /// Both control-digit passes give 10: a number starting with these 11 digits is never
+    /// issued.
+    fn never_issued() -> Self;
+}
+
+macro_rules! impl_shared_rule_errors {
+    ($($error:ty),+) => {$(
+        impl SharedRuleErrors for $error {
+            fn wrong_length(got: usize) -> Self {
+                Self::WrongLength { got }
+            }
+
+            fn non_digit(position: usize, found: char) -> Self {
+                Self::NonDigit { position, found }
+            }
+
+            fn checksum_mismatch(expected: u8, got: u8) -> Self {
+                Self::ChecksumMismatch { expected, got }
+            }
+
+            fn never_issued() -> Self {
+                Self::NeverIssued
+            }
+        }
+    )+};
+}
+
+impl_shared_rule_errors!(super::IinError, super::BinError);
+
+/// Lists every rule `raw` (trimmed of surrounding whitespace) breaks as an IIN or BIN, empty
+/// when valid.
+///
+/// The shape comes first: exactly 12 characters (counted as a user would) and only ASCII
+/// digits (the first offending character is reported); when either is broken the list stops
+/// there. Otherwise `own_rules` checks what the type's digits mean, given the trimmed input
+/// and its digit values, and the control digit is checked last; each rule is reported
+/// independently.
+pub(crate) fn problems<E: SharedRuleErrors>(raw: &str, own_rules: impl FnOnce(&str, &[u8; 12]) -> Vec<E>) -> Vec<E> {
+    let trimmed = raw.trim();
+    let shape = scan_shape(trimmed);
+    let mut problems = Vec::new();
+    if shape.char_count != 12 {
+        problems.push(E::wrong_length(shape.char_count));
+    }
+    if let Some((position, found)) = shape.first_non_digit {
+        problems.push(E::non_digit(position, found));
+    }
+    let Some(digits) = twelve_digits(trimmed) else {
+        return problems;
+    };
+    problems.extend(own_rules(trimmed, &digits));
+    problems.extend(control_digit_problem(&digits));
+    problems
+}
+
+/// The control-digit rule as an `E`: `None` when the 12th digit is the computed one.
+fn control_digit_problem<E: SharedRuleErrors>(digits: &[u8; 12]) -> Option<E> {
+    match check_control_digit(digits) {
+        ControlDigitCheck::Valid => None,
+        ControlDigitCheck::Mismatch { expected } => Some(E::checksum_mismatch(expected, digits[11])),
+        ControlDigitCheck::NeverIssued => Some(E::never_issued()),
+    }
+}
+
+/// The result of an IIN or BIN `parse`: the trimmed input when `problems` lists nothing wrong
+/// with `raw`, otherwise the first problem it lists.
+pub(crate) fn parse_trimmed<E>(raw: &str, problems: impl FnOnce(&str) -> Vec<E>) -> Result<String, E> {
+    match problems(raw).into_iter().next() {
+        Some(error) => Err(error),
+        None => Ok(raw.trim().to_owned()),
     }
 }
 
@@ -179,6 +266,74 @@ mod tests {
         ] {
             assert_eq!(twelve_digits(input), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn shared_problems_stop_at_a_bad_shape() {
+        use super::super::{BinError, IinError};
+
+        fn own_rules_must_not_run<E>(trimmed: &str, _: &[u8; 12]) -> Vec<E> {
+            panic!("own rules ran on {trimmed:?}")
+        }
+        assert_eq!(
+            problems::<IinError>(" 12a ", own_rules_must_not_run),
+            vec![
+                IinError::WrongLength { got: 3 },
+                IinError::NonDigit {
+                    position: 3,
+                    found: 'a'
+                },
+            ]
+        );
+        assert_eq!(
+            problems::<BinError>("", own_rules_must_not_run),
+            vec![BinError::WrongLength { got: 0 }]
+        );
+        assert_eq!(
+            problems::<BinError>("97124000131x", own_rules_must_not_run),
+            vec![BinError::NonDigit {
+                position: 12,
+                found: 'x'
+            }]
+        );
+    }
+
+    #[test]
+    fn shared_problems_run_own_rules_then_the_control_digit() {
+        use super::super::{BinError, IinError};
+
+        let own_rules = |trimmed: &str, digits: &[u8; 12]| {
+            assert_eq!(trimmed, "971240001314");
+            assert_eq!(digits, &digits12("971240001314"));
+            vec![IinError::InvalidCenturyDigit { digit: digits[6] }]
+        };
+        assert_eq!(
+            problems("\t971240001314 ", own_rules),
+            vec![
+                IinError::InvalidCenturyDigit { digit: 0 },
+                IinError::ChecksumMismatch { expected: 5, got: 4 },
+            ]
+        );
+        assert_eq!(problems("971240001315", |_, _| Vec::<BinError>::new()), vec![]);
+        // 01000000118 is never issued (see `control_digit_never_issued_when_both_passes_give_ten`).
+        assert_eq!(
+            problems::<BinError>("010000001183", |_, _| Vec::new()),
+            vec![BinError::NeverIssued]
+        );
+    }
+
+    #[test]
+    fn parse_trimmed_gives_the_trimmed_input_or_the_first_problem() {
+        use super::super::IinError;
+
+        assert_eq!(parse_trimmed(" 12 ", |_| Vec::<IinError>::new()), Ok("12".to_owned()));
+        assert_eq!(
+            parse_trimmed(" 12 ", |raw| {
+                assert_eq!(raw, " 12 ");
+                vec![IinError::NeverIssued, IinError::WrongLength { got: 2 }]
+            }),
+            Err(IinError::NeverIssued)
+        );
     }
 
     #[test]

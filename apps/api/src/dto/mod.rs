@@ -14,6 +14,9 @@ use customers_domain::{self as domain, Customer, CustomerAddress, CustomerContac
 
 use crate::json::Amount;
 
+pub mod lifecycle;
+pub mod parts;
+
 /// Declares a wire enum mirroring a domain enum, with conversions both ways.
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident => $domain:path { $($variant:ident = $wire:literal),+ $(,)? }) => {
@@ -640,7 +643,9 @@ pub struct CustomerResponse {
     pub contacts: Vec<ContactResponse>,
     /// Addresses.
     pub addresses: Vec<AddressResponse>,
-    /// Incremented by every change.
+    /// When the lead was converted to an active customer.
+    pub converted_at: Option<OffsetDateTime>,
+    /// Incremented by every change; sent as the `ETag` of the customer.
     pub version: i64,
     /// Created (UTC).
     pub created_at: OffsetDateTime,
@@ -683,6 +688,7 @@ impl From<Customer> for CustomerResponse {
             is_active: c.is_active,
             contacts: c.contacts.into_iter().map(Into::into).collect(),
             addresses: c.addresses.into_iter().map(Into::into).collect(),
+            converted_at: c.converted_at,
             version: c.version,
             created_at: c.created_at,
             updated_at: c.updated_at,

@@ -1,18 +1,39 @@
 //! The use cases of the customers module, generic over the ports.
+//!
+//! - this file: the service, create/get/list/update/delete, and the write loop every change
+//!   goes through (optimistic concurrency with retries, or `If-Match`);
+//! - [`parts`]: contacts, addresses and notes;
+//! - [`lifecycle`]: status, conversion, duplicates, merge, bulk operations, restore, purge.
 
-use time::OffsetDateTime;
+mod lifecycle;
+mod parts;
+
+pub use lifecycle::{BulkDeleteOutcome, ConvertLead, DuplicateCheck, DuplicateMatch, DuplicateReport, SuggestedAction};
+
+use time::{Duration, OffsetDateTime};
 use tracing::warn;
 
 use crate::commands::{CustomerChanges, NewCustomer};
 use crate::error::{CustomerError, UniqueField, ValidationErrors};
 use crate::events::{CustomerEvent, EventEnvelope, diff};
 use crate::ids::{CustomerId, Scope, UserId};
+use crate::lifecycle::status::check_transition;
 use crate::model::{Customer, CustomerType};
 use crate::ports::{Clock, CustomerCache, CustomerRepository, CustomerSearch, EventPublisher, RepositoryError};
 use crate::query::{CustomerQuery, Page};
 
-/// How many times an update is retried when another write changed the customer meanwhile.
+/// How many times a write is retried when another write changed the customer meanwhile.
 const UPDATE_ATTEMPTS: usize = 5;
+
+/// How long a deleted customer can be restored by default.
+pub const DEFAULT_RETENTION: Duration = Duration::days(30);
+
+/// Which child sets a write replaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Children {
+    pub(crate) contacts: bool,
+    pub(crate) addresses: bool,
+}
 
 /// The customers use cases.
 #[derive(Debug, Clone)]
@@ -22,6 +43,7 @@ pub struct CustomerService<R, S, C, E, K> {
     cache: C,
     events: E,
     clock: K,
+    retention: Duration,
 }
 
 impl<R, S, C, E, K> CustomerService<R, S, C, E, K>
@@ -40,7 +62,19 @@ where
             cache,
             events,
             clock,
+            retention: DEFAULT_RETENTION,
         }
+    }
+
+    /// How long deleted customers can be restored before they are purged.
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// The restore window.
+    pub fn retention(&self) -> Duration {
+        self.retention
     }
 
     /// Creates a customer with its contacts and addresses in one transaction.
@@ -53,33 +87,10 @@ where
         let customer = input.into_customer(scope, actor, now);
         match self.repository.insert(&customer).await {
             Ok(()) => {}
-            Err(RepositoryError::Duplicate(field)) => {
-                return Err(self.duplicate(scope, field, &customer).await);
-            }
+            Err(RepositoryError::Duplicate(field)) => return Err(self.duplicate(scope, field, &customer).await),
             Err(other) => return Err(internal(other)),
         }
-        let mut events = vec![EventEnvelope::new(
-            &customer,
-            actor,
-            now,
-            CustomerEvent::Created {
-                customer_type: customer.customer_type,
-                status: customer.status,
-                created_by: actor,
-            },
-        )];
-        if customer.assigned_to.is_some() {
-            events.push(EventEnvelope::new(
-                &customer,
-                actor,
-                now,
-                CustomerEvent::Assigned {
-                    assigned_to: customer.assigned_to,
-                    assigned_by: actor,
-                },
-            ));
-        }
-        self.publish(events).await;
+        self.publish(creation_events(&customer, actor, now)).await;
         Ok(customer)
     }
 
@@ -93,12 +104,7 @@ where
         {
             return Ok(cached);
         }
-        let customer = self
-            .repository
-            .get(scope, id)
-            .await
-            .map_err(internal)?
-            .ok_or(CustomerError::NotFound)?;
+        let customer = self.load(scope, id).await?;
         if let Err(err) = self.cache.put(&customer).await {
             warn!("cache put failed: {err}");
         }
@@ -111,11 +117,14 @@ where
         self.search.search(scope, query).await.map_err(internal)
     }
 
-    /// Applies `changes`; contacts and addresses, when given, replace the sets. Retries on
-    /// concurrent writes, so no change made meanwhile is lost.
+    /// Applies `changes`; contacts and addresses, when given, replace the sets. A status
+    /// change must follow the transition table. With `expected_version` (`If-Match`) the write
+    /// happens only on that version; without, it is retried on concurrent writes, so no change
+    /// made meanwhile is lost.
     ///
     /// Errors: [`CustomerError::NotFound`], [`CustomerError::Invalid`] when the result breaks a
-    /// rule (a BIN on an individual), [`CustomerError::Duplicate`], [`CustomerError::Contention`].
+    /// rule (a BIN on an individual), [`CustomerError::Transition`], [`CustomerError::Duplicate`],
+    /// [`CustomerError::PreconditionFailed`], [`CustomerError::Contention`].
     #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id, customer_id = %id))]
     pub async fn update(
         &self,
@@ -123,64 +132,30 @@ where
         actor: UserId,
         id: CustomerId,
         changes: CustomerChanges,
+        expected_version: Option<i64>,
     ) -> Result<Customer, CustomerError> {
-        for _ in 0..UPDATE_ATTEMPTS {
-            let current = self
-                .repository
-                .get(scope, id)
-                .await
-                .map_err(internal)?
-                .ok_or(CustomerError::NotFound)?;
-            let now = self.clock.now();
-            let updated = apply_changes(&current, &changes, actor, now)?;
-            let write = self
-                .repository
-                .update(
-                    &updated,
-                    current.version,
-                    changes.contacts.is_some(),
-                    changes.addresses.is_some(),
-                )
-                .await;
-            match write {
-                Ok(()) => {}
-                Err(RepositoryError::VersionConflict) => continue,
-                Err(RepositoryError::NotFound) => return Err(CustomerError::NotFound),
-                Err(RepositoryError::Duplicate(field)) => {
-                    return Err(self.duplicate(scope, field, &updated).await);
-                }
-                Err(other) => return Err(internal(other)),
-            }
-            self.forget(scope, id, current.version).await;
-            self.publish(change_events(&current, &updated, actor, now)).await;
-            return Ok(updated);
-        }
-        Err(CustomerError::Contention)
+        let children = Children {
+            contacts: changes.contacts.is_some(),
+            addresses: changes.addresses.is_some(),
+        };
+        let (before, after, now) = self
+            .write(scope, actor, id, expected_version, children, |current, now| {
+                apply_changes(current, &changes, actor, now)
+            })
+            .await?;
+        self.publish(change_events(&before, &after, actor, now)).await;
+        Ok(after)
     }
 
-    /// Deletes the customer with its contacts, addresses and notes.
+    /// Deletes the customer (softly: it can be restored within the retention window).
     ///
     /// Errors: [`CustomerError::NotFound`].
     #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id, customer_id = %id))]
     pub async fn delete(&self, scope: Scope, actor: UserId, id: CustomerId) -> Result<(), CustomerError> {
-        let customer = self
-            .repository
-            .get(scope, id)
-            .await
-            .map_err(internal)?
-            .ok_or(CustomerError::NotFound)?;
-        if !self.repository.delete(scope, id).await.map_err(internal)? {
+        let outcome = self.bulk_delete(scope, actor, &[id]).await?;
+        if outcome.deleted.is_empty() {
             return Err(CustomerError::NotFound);
         }
-        self.forget(scope, id, i64::MAX).await;
-        let now = self.clock.now();
-        self.publish(vec![EventEnvelope::new(
-            &customer,
-            actor,
-            now,
-            CustomerEvent::Deleted { deleted_by: actor },
-        )])
-        .await;
         Ok(())
     }
 
@@ -189,23 +164,88 @@ where
         self.repository.ping().await.map_err(internal)
     }
 
-    async fn forget(&self, scope: Scope, id: CustomerId, stale_up_to: i64) {
+    /// The live customer, from storage.
+    async fn load(&self, scope: Scope, id: CustomerId) -> Result<Customer, CustomerError> {
+        self.repository
+            .get(scope, id)
+            .await
+            .map_err(internal)?
+            .ok_or(CustomerError::NotFound)
+    }
+
+    /// The write loop of every change to one customer: read, `change` (pure), write if the
+    /// version is still the one read. Returns the customer before and after, and the time.
+    pub(crate) async fn write<F>(
+        &self,
+        scope: Scope,
+        actor: UserId,
+        id: CustomerId,
+        expected_version: Option<i64>,
+        children: Children,
+        change: F,
+    ) -> Result<(Customer, Customer, OffsetDateTime), CustomerError>
+    where
+        F: Fn(&Customer, OffsetDateTime) -> Result<Customer, CustomerError>,
+    {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = self.load(scope, id).await?;
+            if let Some(expected) = expected_version
+                && expected != current.version
+            {
+                return Err(CustomerError::PreconditionFailed {
+                    current_version: current.version,
+                });
+            }
+            let now = self.clock.now();
+            let mut next = change(&current, now)?;
+            next.version = current.version + 1;
+            next.updated_at = now;
+            next.updated_by = Some(actor);
+            match self
+                .repository
+                .update(&next, current.version, children.contacts, children.addresses)
+                .await
+            {
+                Ok(()) => {
+                    self.forget(scope, id, current.version).await;
+                    return Ok((current, next, now));
+                }
+                Err(RepositoryError::VersionConflict) if expected_version.is_none() => continue,
+                Err(RepositoryError::VersionConflict) => {
+                    let current_version = self.load(scope, id).await?.version;
+                    return Err(CustomerError::PreconditionFailed { current_version });
+                }
+                Err(RepositoryError::NotFound) => return Err(CustomerError::NotFound),
+                Err(RepositoryError::Duplicate(field)) => return Err(self.duplicate(scope, field, &next).await),
+                Err(other) => return Err(internal(other)),
+            }
+        }
+        Err(CustomerError::Contention)
+    }
+
+    pub(crate) async fn forget(&self, scope: Scope, id: CustomerId, stale_up_to: i64) {
         if let Err(err) = self.cache.invalidate(scope, id, stale_up_to).await {
             warn!("cache invalidation failed: {err}");
         }
     }
 
-    async fn publish(&self, events: Vec<EventEnvelope>) {
+    pub(crate) async fn publish(&self, events: Vec<EventEnvelope>) {
+        if events.is_empty() {
+            return;
+        }
         if let Err(err) = self.events.publish(events).await {
             warn!("event publishing failed: {err}");
         }
     }
 
-    /// Builds the duplicate error for a write refused by a unique index. The field reported is
-    /// the first taken of e-mail, IIN and BIN (whichever index the store happened to check
-    /// first); the existing customer's id is named only when it lives in the caller's
-    /// workspace (ids of other workspaces are not disclosed).
-    async fn duplicate(&self, scope: Scope, refused: UniqueField, customer: &Customer) -> CustomerError {
+    /// Which of e-mail, IIN and BIN of `customer` another live customer of the organization
+    /// holds, first one first, with that customer's id when it lives in `scope` (ids of other
+    /// workspaces are not disclosed).
+    pub(crate) async fn taken_field(
+        &self,
+        scope: Scope,
+        customer: &Customer,
+    ) -> Result<Option<(UniqueField, Option<CustomerId>)>, CustomerError> {
         let candidates = [
             (UniqueField::Email, Some(customer.email.as_str())),
             (UniqueField::Iin, customer.iin.as_ref().map(|v| v.as_str())),
@@ -213,38 +253,75 @@ where
         ];
         for (field, value) in candidates {
             let Some(value) = value else { continue };
-            if let Ok(Some((holder_scope, holder))) = self
+            let holder = self
                 .repository
                 .find_by_unique(scope.organization_id, field, value)
                 .await
+                .map_err(internal)?;
+            if let Some((holder_scope, holder)) = holder
                 && holder != customer.id
             {
-                return CustomerError::Duplicate {
-                    field,
-                    existing_id: (holder_scope == scope).then_some(holder),
-                };
+                return Ok(Some((field, (holder_scope == scope).then_some(holder))));
             }
         }
-        CustomerError::Duplicate {
-            field: refused,
-            existing_id: None,
+        Ok(None)
+    }
+
+    /// Builds the duplicate error for a write refused by a unique index. The field reported is
+    /// the first taken of e-mail, IIN and BIN (whichever index the store happened to check
+    /// first).
+    pub(crate) async fn duplicate(&self, scope: Scope, refused: UniqueField, customer: &Customer) -> CustomerError {
+        match self.taken_field(scope, customer).await {
+            Ok(Some((field, existing_id))) => CustomerError::Duplicate { field, existing_id },
+            _ => CustomerError::Duplicate {
+                field: refused,
+                existing_id: None,
+            },
         }
     }
 }
 
-fn internal(err: RepositoryError) -> CustomerError {
+pub(crate) fn internal(err: RepositoryError) -> CustomerError {
     CustomerError::Internal(err.to_string())
+}
+
+/// The events of a new customer: `customer.created`, and `customer.assigned` when it has a
+/// manager.
+pub(crate) fn creation_events(customer: &Customer, actor: UserId, now: OffsetDateTime) -> Vec<EventEnvelope> {
+    let mut events = vec![EventEnvelope::new(
+        customer,
+        actor,
+        now,
+        CustomerEvent::Created {
+            customer_type: customer.customer_type,
+            status: customer.status,
+            created_by: actor,
+        },
+    )];
+    if customer.assigned_to.is_some() {
+        events.push(EventEnvelope::new(
+            customer,
+            actor,
+            now,
+            CustomerEvent::Assigned {
+                assigned_to: customer.assigned_to,
+                assigned_by: actor,
+            },
+        ));
+    }
+    events
 }
 
 /// The customer after `changes`, with a new version; pure.
 ///
-/// Errors: [`ValidationErrors`] when the result would break a rule that spans fields.
+/// Errors: [`CustomerError::Invalid`] when the result would break a rule that spans fields,
+/// [`CustomerError::Transition`] for a status move the transition table forbids.
 pub fn apply_changes(
     current: &Customer,
     changes: &CustomerChanges,
     actor: UserId,
     now: OffsetDateTime,
-) -> Result<Customer, ValidationErrors> {
+) -> Result<Customer, CustomerError> {
     let mut next = current.clone();
     let c = changes.clone();
     if let Some(v) = c.customer_type {
@@ -278,6 +355,7 @@ pub fn apply_changes(
         next.credit_limit = v;
     }
     if let Some(v) = c.status {
+        check_transition(current.status, v).map_err(CustomerError::Transition)?;
         next.status = v;
     }
     if let Some(v) = c.lead_source {
@@ -309,10 +387,10 @@ pub fn apply_changes(
     }
     if next.customer_type == CustomerType::Individual && next.bin.is_some() {
         let field = if changes.customer_type.is_some() { "type" } else { "bin" };
-        return Err(ValidationErrors::single(
+        return Err(CustomerError::Invalid(ValidationErrors::single(
             field,
             "an INDIVIDUAL customer cannot have a BIN; clear the BIN or keep the type COMPANY",
-        ));
+        )));
     }
     next.version = current.version + 1;
     next.updated_at = now;
@@ -322,12 +400,25 @@ pub fn apply_changes(
 
 /// The events of an update: `customer.updated` with the diff, plus `customer.status.changed`
 /// and `customer.assigned` when those fields moved. Nothing when nothing changed.
-fn change_events(before: &Customer, after: &Customer, actor: UserId, now: OffsetDateTime) -> Vec<EventEnvelope> {
+pub(crate) fn change_events(
+    before: &Customer,
+    after: &Customer,
+    actor: UserId,
+    now: OffsetDateTime,
+) -> Vec<EventEnvelope> {
     let changes = diff(before, after);
     if changes.is_empty() {
         return Vec::new();
     }
-    let mut events = Vec::new();
+    let mut events = vec![EventEnvelope::new(
+        after,
+        actor,
+        now,
+        CustomerEvent::Updated {
+            changes,
+            updated_by: actor,
+        },
+    )];
     if before.status != after.status {
         events.push(EventEnvelope::new(
             after,
@@ -337,6 +428,7 @@ fn change_events(before: &Customer, after: &Customer, actor: UserId, now: Offset
                 previous_status: before.status,
                 new_status: after.status,
                 changed_by: actor,
+                reason: None,
             },
         ));
     }
@@ -351,18 +443,6 @@ fn change_events(before: &Customer, after: &Customer, actor: UserId, now: Offset
             },
         ));
     }
-    events.insert(
-        0,
-        EventEnvelope::new(
-            after,
-            actor,
-            now,
-            CustomerEvent::Updated {
-                changes,
-                updated_by: actor,
-            },
-        ),
-    );
     events
 }
 
@@ -597,7 +677,10 @@ mod tests {
         }
         .parse()
         .unwrap();
-        let updated = service.update(scope(), actor(), customer.id, changes).await.unwrap();
+        let updated = service
+            .update(scope(), actor(), customer.id, changes, None)
+            .await
+            .unwrap();
         assert_eq!(updated.name, "ТОО Бета");
         assert_eq!(*attempts.lock().unwrap(), 2);
         let seen = seen.lock().unwrap();
@@ -629,7 +712,7 @@ mod tests {
             clock(),
         );
         let result = service
-            .update(scope(), actor(), CustomerId::new(), CustomerChanges::default())
+            .update(scope(), actor(), CustomerId::new(), CustomerChanges::default(), None)
             .await;
         assert!(matches!(result, Err(CustomerError::Contention)));
     }
@@ -651,7 +734,7 @@ mod tests {
             customer_type: Some(CustomerType::Individual),
             ..Default::default()
         };
-        match service.update(scope(), actor(), CustomerId::new(), changes).await {
+        match service.update(scope(), actor(), CustomerId::new(), changes, None).await {
             Err(CustomerError::Invalid(errors)) => assert_eq!(errors.errors()[0].field, "type"),
             other => panic!("expected invalid, got {other:?}"),
         }
@@ -663,7 +746,10 @@ mod tests {
         let id = customer.id;
         let mut repo = MockCustomerRepository::new();
         repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
-        repo.expect_delete().times(1).returning(|_, _| Ok(true));
+        repo.expect_soft_delete()
+            .withf(move |_, ids, at, by| ids == [id] && *at == NOW && *by == actor())
+            .times(1)
+            .returning(|_, ids, _, _| Ok(ids.to_vec()));
         let mut cache = MockCustomerCache::new();
         cache
             .expect_invalidate()
@@ -680,7 +766,7 @@ mod tests {
 
         let mut repo = MockCustomerRepository::new();
         repo.expect_get().returning(|_, _| Ok(None));
-        repo.expect_delete().never();
+        repo.expect_soft_delete().returning(|_, _, _, _| Ok(Vec::new()));
         let service: Svc = CustomerService::new(
             repo,
             MockCustomerSearch::new(),
