@@ -796,4 +796,234 @@ mod tests {
         let result = service.list(scope(), &crate::query::CustomerQuery::default()).await;
         assert!(matches!(result, Err(CustomerError::Internal(m)) if m.contains("connection reset")));
     }
+
+    // --- lifecycle ---------------------------------------------------------------------------
+
+    fn storing_repo(customer: Customer) -> MockCustomerRepository {
+        let stored = Arc::new(Mutex::new(customer));
+        let reader = stored.clone();
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get()
+            .returning(move |_, _| Ok(Some(reader.lock().unwrap().clone())));
+        repo.expect_update().returning(move |updated, expected, _, _| {
+            let mut current = stored.lock().unwrap();
+            if current.version != expected {
+                return Err(RepositoryError::VersionConflict);
+            }
+            *current = updated.clone();
+            Ok(())
+        });
+        repo
+    }
+
+    fn service_with(repo: MockCustomerRepository) -> (Svc, Arc<Mutex<Vec<EventEnvelope>>>) {
+        let (events, seen) = recording_events();
+        let service = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), events, clock());
+        (service, seen)
+    }
+
+    fn types(seen: &Arc<Mutex<Vec<EventEnvelope>>>) -> Vec<&'static str> {
+        seen.lock().unwrap().iter().map(|e| e.event.type_name()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_forbidden_status_change_lists_the_allowed_targets_and_writes_nothing() {
+        let mut customer = existing(scope()).await;
+        customer.status = CustomerStatus::Active;
+        let id = customer.id;
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
+        repo.expect_update().never();
+        let (service, seen) = service_with(repo);
+        match service
+            .change_status(scope(), actor(), id, CustomerStatus::Lead, None, None)
+            .await
+        {
+            Err(CustomerError::Transition(err)) => {
+                assert_eq!(err.allowed, &[CustomerStatus::Inactive, CustomerStatus::Churned]);
+            }
+            other => panic!("expected a refused transition, got {other:?}"),
+        }
+        assert!(types(&seen).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_status_change_records_the_reason() {
+        let customer = existing(scope()).await;
+        let id = customer.id;
+        let (service, seen) = service_with(storing_repo(customer));
+        let changed = service
+            .change_status(
+                scope(),
+                actor(),
+                id,
+                CustomerStatus::Prospect,
+                Some("qualified".into()),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!((changed.status, changed.version), (CustomerStatus::Prospect, 2));
+        let seen = seen.lock().unwrap();
+        match &seen[0].event {
+            CustomerEvent::StatusChanged { reason, new_status, .. } => {
+                assert_eq!(
+                    (reason.as_deref(), *new_status),
+                    (Some("qualified"), CustomerStatus::Prospect)
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stale_if_match_is_a_failed_precondition() {
+        let customer = existing(scope()).await;
+        let id = customer.id;
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
+        repo.expect_update().never();
+        let (service, _) = service_with(repo);
+        let result = service
+            .change_status(scope(), actor(), id, CustomerStatus::Prospect, None, Some(7))
+            .await;
+        assert!(matches!(
+            result,
+            Err(CustomerError::PreconditionFailed { current_version: 1 })
+        ));
+    }
+
+    #[tokio::test]
+    async fn conversion_takes_a_prospect_to_active_and_asks_for_a_deal() {
+        let mut customer = existing(scope()).await;
+        customer.status = CustomerStatus::Prospect;
+        let id = customer.id;
+        let manager = UserId::new();
+        let (service, seen) = service_with(storing_repo(customer));
+        let input = ConvertLead {
+            assigned_to: Some(manager),
+            create_deal: true,
+            deal_title: None,
+            deal_value: Some(crate::money::Money::parse(rust_decimal::Decimal::from(1_000_000)).unwrap()),
+        };
+        let converted = service.convert(scope(), actor(), id, input, None).await.unwrap();
+        assert_eq!(converted.status, CustomerStatus::Active);
+        assert_eq!(converted.converted_at, Some(NOW));
+        assert_eq!(converted.assigned_to, Some(manager));
+        assert_eq!(
+            types(&seen),
+            vec![
+                "customer.lead.converted",
+                "customer.status.changed",
+                "customer.assigned",
+                "deal.create.requested"
+            ]
+        );
+        let seen = seen.lock().unwrap();
+        match &seen[3].event {
+            CustomerEvent::DealCreateRequested { title, .. } => assert_eq!(title, "Deal with ТОО Альфа"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_leads_and_prospects_convert() {
+        let mut customer = existing(scope()).await;
+        customer.status = CustomerStatus::Churned;
+        let id = customer.id;
+        let (service, seen) = service_with(storing_repo(customer));
+        let result = service
+            .convert(scope(), actor(), id, ConvertLead::default(), None)
+            .await;
+        assert!(matches!(
+            result,
+            Err(CustomerError::NotConvertible(CustomerStatus::Churned))
+        ));
+        assert!(types(&seen).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_batch_repeating_itself_is_refused_before_any_write() {
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_find_by_unique().returning(|_, _, _| Ok(None));
+        repo.expect_insert_many().never();
+        let (service, _) = service_with(repo);
+        let batch = vec![new_customer(), new_customer(), new_customer()];
+        match service.bulk_create(scope(), actor(), batch).await {
+            Err(CustomerError::Conflicts(errors)) => {
+                let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(fields, vec!["[1].email", "[1].bin", "[2].email", "[2].bin"]);
+                assert_eq!(errors.errors()[0].message, "repeats item [0]");
+            }
+            other => panic!("expected conflicts, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn merge_arguments_are_checked_before_reading() {
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().never();
+        let (service, _) = service_with(repo);
+        let primary = CustomerId::new();
+        for duplicates in [
+            vec![],
+            vec![primary],
+            (0..11).map(|_| CustomerId::new()).collect::<Vec<_>>(),
+        ] {
+            let result = service.merge(scope(), actor(), primary, &duplicates, false).await;
+            assert!(matches!(result, Err(CustomerError::Invalid(_))), "{duplicates:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn merge_dry_run_writes_nothing() {
+        let primary = existing(scope()).await;
+        let mut duplicate = existing(scope()).await;
+        duplicate.tags = vec!["vip".into()];
+        let (primary_id, duplicate_id) = (primary.id, duplicate.id);
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get().returning(move |_, id| {
+            Ok(Some(if id == primary_id {
+                primary.clone()
+            } else {
+                duplicate.clone()
+            }))
+        });
+        repo.expect_merge().never();
+        let (service, seen) = service_with(repo);
+        let merged = service
+            .merge(scope(), actor(), primary_id, &[duplicate_id], true)
+            .await
+            .unwrap();
+        assert_eq!(merged.id, primary_id);
+        assert!(merged.tags.contains(&"vip".to_owned()));
+        assert!(types(&seen).is_empty());
+    }
+
+    #[tokio::test]
+    async fn restore_is_refused_after_the_retention_window() {
+        let customer = existing(scope()).await;
+        let id = customer.id;
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_get_deleted()
+            .returning(move |_, _| Ok(Some((customer.clone(), NOW - Duration::days(31)))));
+        repo.expect_restore().never();
+        let (service, _) = service_with(repo);
+        assert!(matches!(
+            service.restore(scope(), actor(), id).await,
+            Err(CustomerError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn purge_cuts_at_the_retention_window() {
+        let mut repo = MockCustomerRepository::new();
+        repo.expect_purge()
+            .withf(|before| *before == NOW - Duration::days(10))
+            .times(1)
+            .returning(|_| Ok(3));
+        let (service, _) = service_with(repo);
+        let service = service.with_retention(Duration::days(10));
+        assert_eq!(service.purge_expired().await.unwrap(), 3);
+    }
 }
