@@ -283,6 +283,27 @@ impl TestApp {
         ids
     }
 
+    // -- any operation under the collection ----------------------------------------------------
+
+    /// `{method} /customers{suffix}` as `token` in `ws`.
+    pub async fn call_as(
+        &self,
+        token: &str,
+        ws: Uuid,
+        method: Method,
+        suffix: &str,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let path = format!("{}{suffix}", Self::customers_path(ws));
+        self.send(method, &path, Some(token), body).await
+    }
+
+    /// `{method} /customers{suffix}` in the default workspace with every permission.
+    pub async fn call(&self, method: Method, suffix: &str, body: Option<&Value>) -> TestResponse {
+        self.call_as(&self.token_all(self.workspace), self.workspace, method, suffix, body)
+            .await
+    }
+
     // -- direct database access (what the API cannot set) -----------------------------------
 
     /// Sets a customer's `total_purchases` in the database: the API has no operation that
@@ -316,6 +337,32 @@ impl TestApp {
             .expect("update total_purchases");
         assert_eq!(result.rows_affected(), 1, "customer {id} not found in the database");
     }
+
+    /// Sets a customer's `total_purchases` and `purchase_count` in the database (the API has
+    /// no operation that records purchases; merges add them up).
+    pub async fn set_purchases(&self, id: &str, amount_cents: i64, count: i32) {
+        self.set_total_purchases(id, amount_cents).await;
+        let backend = self.db.connection.get_database_backend();
+        let sql = match self.backend {
+            Backend::Postgres => "UPDATE customers SET purchase_count = $1 WHERE id = $2",
+            Backend::Sqlite => "UPDATE customers SET purchase_count = ? WHERE id = ?",
+        };
+        let statement = Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                sea_orm::Value::Int(Some(count)),
+                sea_orm::Value::Uuid(Some(Uuid::parse_str(id).expect("uuid"))),
+            ],
+        );
+        let result = self
+            .db
+            .connection
+            .execute_raw(statement)
+            .await
+            .expect("update purchase_count");
+        assert_eq!(result.rows_affected(), 1, "customer {id} not found in the database");
+    }
 }
 
 /// A response read to the end.
@@ -327,6 +374,8 @@ pub struct TestResponse {
     pub content_type: Option<String>,
     /// `Location`, when sent.
     pub location: Option<String>,
+    /// `ETag`, when sent.
+    pub etag: Option<String>,
     /// The body as text.
     pub text: String,
     /// The body as JSON (`Null` when empty or not JSON).
@@ -345,12 +394,14 @@ impl TestResponse {
         };
         let content_type = header("content-type");
         let location = header("location");
+        let etag = header("etag");
         let text = response.text().await.expect("body read");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Self {
             status,
             content_type,
             location,
+            etag,
             text,
             body,
         }

@@ -5,44 +5,118 @@
 //! un-marks the previous one in the same transaction. Notes are not: a customer may have any
 //! number of them, and they are stored on their own.
 
+use time::OffsetDateTime;
+
 use crate::commands::{MAX_ADDRESSES, MAX_CONTACTS, NewAddress, NewContact};
 use crate::error::{CustomerError, ValidationErrors};
 use crate::ids::{AddressId, ContactId, CustomerId, NoteId, Scope, UserId};
-use crate::model::{CustomerAddress, CustomerContact, CustomerNote};
+use crate::model::{Customer, CustomerAddress, CustomerContact, CustomerNote};
 use crate::ports::{Clock, CustomerCache, CustomerRepository, CustomerSearch, EventPublisher, RepositoryError};
 use crate::query::Page;
 
 use super::{Children, CustomerService, change_events, internal};
 
-const CONTACTS: Children = Children {
-    contacts: true,
-    addresses: false,
-};
-const ADDRESSES: Children = Children {
-    contacts: false,
-    addresses: true,
-};
+/// A kind of child record of the customer aggregate (contacts, addresses): the same add,
+/// replace and remove rules apply to both.
+pub(crate) trait Part: Clone + Send + Sync {
+    /// Its id type.
+    type Id: PartialEq + Copy + Send + Sync;
+    /// Its validated input.
+    type New: Clone + Send + Sync;
+    /// Singular name, for "not found".
+    const NAME: &'static str;
+    /// The customer field holding the list, for validation errors.
+    const FIELD: &'static str;
+    /// How many a customer may have.
+    const MAX: usize;
+    /// Which child set a write replaces.
+    const CHILDREN: Children;
+    /// Its id.
+    fn id(&self) -> Self::Id;
+    /// A new record of `customer`.
+    fn build(input: Self::New, customer: CustomerId, now: OffsetDateTime) -> Self;
+    /// Keeps `id` and `created_at` of `previous` (a replacement is the same record).
+    fn keep_identity(&mut self, previous: &Self);
+    /// The customer's records of this kind.
+    fn list(customer: &Customer) -> &Vec<Self>;
+    /// The same, to change.
+    fn list_mut(customer: &mut Customer) -> &mut Vec<Self>;
+    /// Un-marks the other primaries that `keep` competes with, when `keep` is primary.
+    fn single_primary(items: &mut [Self], keep: Self::Id);
+}
 
-/// Un-marks every other primary contact when `keep` is primary.
-fn single_primary_contact(contacts: &mut [CustomerContact], keep: ContactId) {
-    if contacts.iter().any(|c| c.id == keep && c.is_primary) {
-        for contact in contacts.iter_mut().filter(|c| c.id != keep) {
-            contact.is_primary = false;
+impl Part for CustomerContact {
+    type Id = ContactId;
+    type New = NewContact;
+    const NAME: &'static str = "contact";
+    const FIELD: &'static str = "contacts";
+    const MAX: usize = MAX_CONTACTS;
+    const CHILDREN: Children = Children {
+        contacts: true,
+        addresses: false,
+    };
+    fn id(&self) -> ContactId {
+        self.id
+    }
+    fn build(input: NewContact, customer: CustomerId, now: OffsetDateTime) -> Self {
+        input.into_contact(customer, now)
+    }
+    fn keep_identity(&mut self, previous: &Self) {
+        self.id = previous.id;
+        self.created_at = previous.created_at;
+    }
+    fn list(customer: &Customer) -> &Vec<Self> {
+        &customer.contacts
+    }
+    fn list_mut(customer: &mut Customer) -> &mut Vec<Self> {
+        &mut customer.contacts
+    }
+    fn single_primary(items: &mut [Self], keep: ContactId) {
+        if items.iter().any(|c| c.id == keep && c.is_primary) {
+            for contact in items.iter_mut().filter(|c| c.id != keep) {
+                contact.is_primary = false;
+            }
         }
     }
 }
 
-/// Un-marks every other primary address of the same type when `keep` is primary.
-fn single_primary_address(addresses: &mut [CustomerAddress], keep: AddressId) {
-    let Some(kept) = addresses
-        .iter()
-        .find(|a| a.id == keep && a.is_primary)
-        .map(|a| a.address_type)
-    else {
-        return;
+impl Part for CustomerAddress {
+    type Id = AddressId;
+    type New = NewAddress;
+    const NAME: &'static str = "address";
+    const FIELD: &'static str = "addresses";
+    const MAX: usize = MAX_ADDRESSES;
+    const CHILDREN: Children = Children {
+        contacts: false,
+        addresses: true,
     };
-    for address in addresses.iter_mut().filter(|a| a.id != keep && a.address_type == kept) {
-        address.is_primary = false;
+    fn id(&self) -> AddressId {
+        self.id
+    }
+    fn build(input: NewAddress, customer: CustomerId, now: OffsetDateTime) -> Self {
+        input.into_address(customer, now)
+    }
+    fn keep_identity(&mut self, previous: &Self) {
+        self.id = previous.id;
+        self.created_at = previous.created_at;
+    }
+    fn list(customer: &Customer) -> &Vec<Self> {
+        &customer.addresses
+    }
+    fn list_mut(customer: &mut Customer) -> &mut Vec<Self> {
+        &mut customer.addresses
+    }
+    fn single_primary(items: &mut [Self], keep: AddressId) {
+        let Some(kept) = items
+            .iter()
+            .find(|a| a.id == keep && a.is_primary)
+            .map(|a| a.address_type)
+        else {
+            return;
+        };
+        for address in items.iter_mut().filter(|a| a.id != keep && a.address_type == kept) {
+            address.is_primary = false;
+        }
     }
 }
 
@@ -56,7 +130,7 @@ where
 {
     /// The customer's contacts.
     pub async fn contacts(&self, scope: Scope, customer: CustomerId) -> Result<Vec<CustomerContact>, CustomerError> {
-        Ok(self.get(scope, customer).await?.contacts)
+        self.parts(scope, customer).await
     }
 
     /// One contact of the customer.
@@ -66,11 +140,7 @@ where
         customer: CustomerId,
         contact: ContactId,
     ) -> Result<CustomerContact, CustomerError> {
-        self.contacts(scope, customer)
-            .await?
-            .into_iter()
-            .find(|c| c.id == contact)
-            .ok_or(CustomerError::PartNotFound("contact"))
+        self.part(scope, customer, contact).await
     }
 
     /// Adds a contact; when it is primary, the previous primary contact is un-marked.
@@ -81,29 +151,7 @@ where
         customer: CustomerId,
         input: NewContact,
     ) -> Result<CustomerContact, CustomerError> {
-        let (before, after, now) = self
-            .write(scope, actor, customer, None, CONTACTS, |current, now| {
-                if current.contacts.len() >= MAX_CONTACTS {
-                    return Err(ValidationErrors::single(
-                        "contacts",
-                        format!("a customer has at most {MAX_CONTACTS} contacts"),
-                    )
-                    .into());
-                }
-                let mut next = current.clone();
-                let contact = input.clone().into_contact(current.id, now);
-                let id = contact.id;
-                next.contacts.push(contact);
-                single_primary_contact(&mut next.contacts, id);
-                Ok(next)
-            })
-            .await?;
-        self.publish(change_events(&before, &after, actor, now)).await;
-        after
-            .contacts
-            .last()
-            .cloned()
-            .ok_or_else(|| CustomerError::Internal("added contact missing".into()))
+        self.add_part(scope, actor, customer, input).await
     }
 
     /// Replaces a contact's fields (its id and creation time stay).
@@ -115,28 +163,7 @@ where
         contact: ContactId,
         input: NewContact,
     ) -> Result<CustomerContact, CustomerError> {
-        let (before, after, now) = self
-            .write(scope, actor, customer, None, CONTACTS, |current, now| {
-                let mut next = current.clone();
-                let slot = next
-                    .contacts
-                    .iter_mut()
-                    .find(|c| c.id == contact)
-                    .ok_or(CustomerError::PartNotFound("contact"))?;
-                let mut replacement = input.clone().into_contact(current.id, now);
-                replacement.id = slot.id;
-                replacement.created_at = slot.created_at;
-                *slot = replacement;
-                single_primary_contact(&mut next.contacts, contact);
-                Ok(next)
-            })
-            .await?;
-        self.publish(change_events(&before, &after, actor, now)).await;
-        after
-            .contacts
-            .into_iter()
-            .find(|c| c.id == contact)
-            .ok_or(CustomerError::PartNotFound("contact"))
+        self.replace_part(scope, actor, customer, contact, input).await
     }
 
     /// Removes a contact.
@@ -147,24 +174,13 @@ where
         customer: CustomerId,
         contact: ContactId,
     ) -> Result<(), CustomerError> {
-        let (before, after, now) = self
-            .write(scope, actor, customer, None, CONTACTS, |current, _| {
-                let mut next = current.clone();
-                let count = next.contacts.len();
-                next.contacts.retain(|c| c.id != contact);
-                if next.contacts.len() == count {
-                    return Err(CustomerError::PartNotFound("contact"));
-                }
-                Ok(next)
-            })
-            .await?;
-        self.publish(change_events(&before, &after, actor, now)).await;
-        Ok(())
+        self.remove_part::<CustomerContact>(scope, actor, customer, contact)
+            .await
     }
 
     /// The customer's addresses.
     pub async fn addresses(&self, scope: Scope, customer: CustomerId) -> Result<Vec<CustomerAddress>, CustomerError> {
-        Ok(self.get(scope, customer).await?.addresses)
+        self.parts(scope, customer).await
     }
 
     /// One address of the customer.
@@ -174,11 +190,7 @@ where
         customer: CustomerId,
         address: AddressId,
     ) -> Result<CustomerAddress, CustomerError> {
-        self.addresses(scope, customer)
-            .await?
-            .into_iter()
-            .find(|a| a.id == address)
-            .ok_or(CustomerError::PartNotFound("address"))
+        self.part(scope, customer, address).await
     }
 
     /// Adds an address; when it is primary, the previous primary address of its type is
@@ -190,29 +202,7 @@ where
         customer: CustomerId,
         input: NewAddress,
     ) -> Result<CustomerAddress, CustomerError> {
-        let (before, after, now) = self
-            .write(scope, actor, customer, None, ADDRESSES, |current, now| {
-                if current.addresses.len() >= MAX_ADDRESSES {
-                    return Err(ValidationErrors::single(
-                        "addresses",
-                        format!("a customer has at most {MAX_ADDRESSES} addresses"),
-                    )
-                    .into());
-                }
-                let mut next = current.clone();
-                let address = input.clone().into_address(current.id, now);
-                let id = address.id;
-                next.addresses.push(address);
-                single_primary_address(&mut next.addresses, id);
-                Ok(next)
-            })
-            .await?;
-        self.publish(change_events(&before, &after, actor, now)).await;
-        after
-            .addresses
-            .last()
-            .cloned()
-            .ok_or_else(|| CustomerError::Internal("added address missing".into()))
+        self.add_part(scope, actor, customer, input).await
     }
 
     /// Replaces an address's fields (its id and creation time stay).
@@ -224,28 +214,7 @@ where
         address: AddressId,
         input: NewAddress,
     ) -> Result<CustomerAddress, CustomerError> {
-        let (before, after, now) = self
-            .write(scope, actor, customer, None, ADDRESSES, |current, now| {
-                let mut next = current.clone();
-                let slot = next
-                    .addresses
-                    .iter_mut()
-                    .find(|a| a.id == address)
-                    .ok_or(CustomerError::PartNotFound("address"))?;
-                let mut replacement = input.clone().into_address(current.id, now);
-                replacement.id = slot.id;
-                replacement.created_at = slot.created_at;
-                *slot = replacement;
-                single_primary_address(&mut next.addresses, address);
-                Ok(next)
-            })
-            .await?;
-        self.publish(change_events(&before, &after, actor, now)).await;
-        after
-            .addresses
-            .into_iter()
-            .find(|a| a.id == address)
-            .ok_or(CustomerError::PartNotFound("address"))
+        self.replace_part(scope, actor, customer, address, input).await
     }
 
     /// Removes an address.
@@ -256,13 +225,98 @@ where
         customer: CustomerId,
         address: AddressId,
     ) -> Result<(), CustomerError> {
+        self.remove_part::<CustomerAddress>(scope, actor, customer, address)
+            .await
+    }
+
+    async fn parts<P: Part>(&self, scope: Scope, customer: CustomerId) -> Result<Vec<P>, CustomerError> {
+        Ok(P::list(&self.get(scope, customer).await?).clone())
+    }
+
+    async fn part<P: Part>(&self, scope: Scope, customer: CustomerId, id: P::Id) -> Result<P, CustomerError> {
+        self.parts::<P>(scope, customer)
+            .await?
+            .into_iter()
+            .find(|p| p.id() == id)
+            .ok_or(CustomerError::PartNotFound(P::NAME))
+    }
+
+    async fn add_part<P: Part>(
+        &self,
+        scope: Scope,
+        actor: UserId,
+        customer: CustomerId,
+        input: P::New,
+    ) -> Result<P, CustomerError> {
         let (before, after, now) = self
-            .write(scope, actor, customer, None, ADDRESSES, |current, _| {
+            .write(scope, actor, customer, None, P::CHILDREN, |current, now| {
+                if P::list(current).len() >= P::MAX {
+                    return Err(ValidationErrors::single(
+                        P::FIELD,
+                        format!("a customer has at most {} {}", P::MAX, P::FIELD),
+                    )
+                    .into());
+                }
                 let mut next = current.clone();
-                let count = next.addresses.len();
-                next.addresses.retain(|a| a.id != address);
-                if next.addresses.len() == count {
-                    return Err(CustomerError::PartNotFound("address"));
+                let part = P::build(input.clone(), current.id, now);
+                let id = part.id();
+                P::list_mut(&mut next).push(part);
+                P::single_primary(P::list_mut(&mut next), id);
+                Ok(next)
+            })
+            .await?;
+        self.publish(change_events(&before, &after, actor, now)).await;
+        P::list(&after)
+            .last()
+            .cloned()
+            .ok_or_else(|| CustomerError::Internal(format!("added {} missing", P::NAME)))
+    }
+
+    async fn replace_part<P: Part>(
+        &self,
+        scope: Scope,
+        actor: UserId,
+        customer: CustomerId,
+        id: P::Id,
+        input: P::New,
+    ) -> Result<P, CustomerError> {
+        let (before, after, now) = self
+            .write(scope, actor, customer, None, P::CHILDREN, |current, now| {
+                let mut next = current.clone();
+                let slot = P::list_mut(&mut next)
+                    .iter_mut()
+                    .find(|p| p.id() == id)
+                    .ok_or(CustomerError::PartNotFound(P::NAME))?;
+                let mut replacement = P::build(input.clone(), current.id, now);
+                replacement.keep_identity(slot);
+                *slot = replacement;
+                P::single_primary(P::list_mut(&mut next), id);
+                Ok(next)
+            })
+            .await?;
+        self.publish(change_events(&before, &after, actor, now)).await;
+        P::list(&after)
+            .iter()
+            .find(|p| p.id() == id)
+            .cloned()
+            .ok_or(CustomerError::PartNotFound(P::NAME))
+    }
+
+    async fn remove_part<P: Part>(
+        &self,
+        scope: Scope,
+        actor: UserId,
+        customer: CustomerId,
+        id: P::Id,
+    ) -> Result<(), CustomerError> {
+        let (before, after, now) = self
+            .write(scope, actor, customer, None, P::CHILDREN, |current, _| {
+                let mut next = current.clone();
+                let list = P::list_mut(&mut next);
+                let count = list.len();
+                list.retain(|p| p.id() != id);
+                if list.len() == count {
+                    return Err(CustomerError::PartNotFound(P::NAME));
                 }
                 Ok(next)
             })
