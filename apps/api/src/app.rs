@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use customers_infra::{DatabaseConnection, DbErr};
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::middleware::Tracing;
-use poem::{Endpoint, EndpointExt, Route, Server};
+use poem::middleware::CatchPanic;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server};
 use poem_openapi::OpenApiService;
 
 use customers_domain::CustomerService;
@@ -14,7 +14,7 @@ use customers_domain::ports::SystemClock;
 use customers_infra::{InMemoryCache, RecordingPublisher, SeaRepository};
 
 use crate::auth::JwtKeys;
-use crate::problem::render_error;
+use crate::problem::{ApiError, render_error};
 use crate::routes::customers::CustomersApi;
 use crate::routes::health::HealthApi;
 use crate::routes::lifecycle::LifecycleApi;
@@ -72,8 +72,35 @@ pub fn app(service: Arc<Service>, keys: Arc<JwtKeys>) -> impl Endpoint {
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .data(keys)
-        .with(Tracing)
         .catch_all_error(render_error)
+        .with(CatchPanic::new().with_handler(|_| {
+            ApiError::Internal("a request handler panicked".into())
+                .to_problem()
+                .into_http()
+        }))
+        .around(log_request)
+}
+
+/// Logs each request's method, path (without the query string: it may carry personal data
+/// such as phone numbers or IINs), status and duration.
+async fn log_request<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.call(request).await.map(IntoResponse::into_response);
+    let status = match &response {
+        Ok(response) => response.status(),
+        Err(err) => err.status(),
+    };
+    tracing::info!(
+        target: "customers::http",
+        %method,
+        path,
+        status = status.as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
 }
 
 /// The OpenAPI document the code describes (what `openapi/customers.json` must hold).

@@ -149,6 +149,12 @@ impl From<Money> for Amount {
 impl Amount {
     fn parse_str(text: &str) -> Result<Decimal, String> {
         let text = text.trim();
+        let plain = text
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
+        if !plain {
+            return Err(format!("{text:?} is not a decimal number"));
+        }
         Decimal::from_str_exact(text)
             .or_else(|_| Decimal::from_scientific(text))
             .map_err(|_| format!("{text:?} is not a decimal number"))
@@ -260,6 +266,7 @@ mod tests {
             assert_eq!(amount.0.to_string(), expected, "{json}");
         }
         assert!(serde_json::from_str::<Amount>("\"abc\"").is_err());
+        assert!(serde_json::from_str::<Amount>("\"5_000_000\"").is_err());
         assert!(serde_json::from_str::<Amount>("true").is_err());
         assert_eq!(Amount(Decimal::from(5)).to_json(), Some(serde_json::json!("5.00")));
     }

@@ -10,6 +10,12 @@ use customers_api::app;
 use customers_api::auth::{Claims, JwtKeys, Permission};
 use customers_api::config::Config;
 
+/// The organization of the token printed when `JWT_SECRET` is unset; fixed, so that data
+/// created with one run's token is visible with the next run's.
+const DEFAULT_ORGANIZATION: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0001);
+/// The workspace of that token.
+const DEFAULT_WORKSPACE: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0002);
+
 #[derive(Parser)]
 #[command(name = "customers", version, about = "Customers (CRM) service of the ERP")]
 struct Cli {
@@ -151,7 +157,7 @@ async fn serve() -> Result<(), String> {
         Some(secret) => JwtKeys::new(secret.expose().as_bytes()),
         None => {
             let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-            let (org, workspace) = (Uuid::now_v7(), Uuid::now_v7());
+            let (org, workspace) = (DEFAULT_ORGANIZATION, DEFAULT_WORKSPACE);
             let all = Permission::ALL.iter().map(|p| p.as_str().to_owned()).collect();
             let token = mint(secret.as_bytes(), Uuid::now_v7(), org, vec![workspace], all, 24)?;
             eprintln!(
@@ -170,9 +176,7 @@ async fn serve() -> Result<(), String> {
         service.clone(),
         std::time::Duration::from_secs(3600),
     ));
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let shutdown = shutdown_signal();
     let (addr, task) = app::serve(config.listen_addr, service, Arc::new(keys), shutdown)
         .await
         .map_err(|e| format!("cannot listen on LISTEN_ADDR={}: {e}", config.listen_addr))?;
@@ -180,4 +184,26 @@ async fn serve() -> Result<(), String> {
     task.await
         .map_err(|e| format!("server task failed: {e}"))?
         .map_err(|e| format!("server failed: {e}"))
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM (what orchestrators send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
 }

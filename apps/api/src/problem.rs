@@ -79,7 +79,13 @@ impl Problem {
     pub fn into_http(self) -> Response {
         let status = self.status_code();
         let body = poem_openapi::types::ToJSON::to_json_string(&self);
-        Response::builder().status(status).content_type(PROBLEM_JSON).body(body)
+        let builder = Response::builder().status(status).content_type(PROBLEM_JSON);
+        let builder = if status == StatusCode::UNAUTHORIZED {
+            builder.header("WWW-Authenticate", "Bearer")
+        } else {
+            builder
+        };
+        builder.body(body)
     }
 }
 

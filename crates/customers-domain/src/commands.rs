@@ -118,6 +118,11 @@ fn tag_rule(value: &str, _: &()) -> garde::Result {
             "must be at most {MAX_TAG_CHARS} characters, got {chars}"
         )));
     }
+    if value.contains(',') {
+        return Err(garde::Error::new(
+            "must not contain a comma (commas separate tags in list filters)",
+        ));
+    }
     Ok(())
 }
 
@@ -197,6 +202,8 @@ fn postal_code_rule(country: &Option<String>) -> impl FnOnce(&str, &()) -> garde
         let in_kazakhstan = country.as_deref().is_none_or(is_kazakhstan);
         if in_kazakhstan {
             garde_kz_postal_code(code, ctx)
+        } else if code.trim().is_empty() {
+            Err(garde::Error::new("must not be blank"))
         } else if code.chars().count() > 20 {
             Err(garde::Error::new("must be at most 20 characters"))
         } else {

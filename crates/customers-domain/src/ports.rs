@@ -51,7 +51,8 @@ pub struct DuplicateProbe {
     pub iin: Option<String>,
     /// BIN.
     pub bin: Option<String>,
-    /// Tokens of the name's match key (see `lifecycle::names`).
+    /// Sound-folded name tokens, looked up in the stored match keys (see
+    /// `lifecycle::names::{match_key, match_tokens}`).
     pub name_tokens: Vec<String>,
 }
 
@@ -137,8 +138,9 @@ pub trait CustomerRepository: Send + Sync + 'static {
         duplicates: &[(CustomerId, i64)],
     ) -> Result<(), RepositoryError>;
 
-    /// Live customers of `scope` that may duplicate `probe`: equal e-mail, phone, IIN or BIN,
-    /// or a `match_key` containing one of `probe.name_tokens`. At most `limit`.
+    /// Live customers of `scope` that may duplicate `probe`: every one with an equal e-mail,
+    /// phone, IIN or BIN (at most `limit`), and up to `limit` more whose match key contains one
+    /// of `probe.name_tokens`.
     async fn duplicate_candidates(
         &self,
         scope: Scope,

@@ -12,6 +12,8 @@ use crate::values::phone_digits;
 pub const MAX_LIMIT: u32 = 100;
 /// Page size when none is given.
 pub const DEFAULT_LIMIT: u32 = 20;
+/// Most distinct tags one list query may filter by.
+pub const MAX_FILTER_TAGS: usize = 50;
 
 /// What the list is sorted by; ties are always broken by id in the same direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -61,8 +63,12 @@ impl SearchTerm {
         let looks_like_phone = exact
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'));
-        let digits = phone_digits(exact);
-        let digits = (looks_like_phone && digits.len() >= 3).then_some(digits);
+        // A full phone in any typed form ("8 701 234 56 78") searches by its E.164 digits;
+        // a fragment by its own digits.
+        let digits = match crate::values::Phone::parse(exact) {
+            Ok(phone) if looks_like_phone => Some(phone.digits().to_owned()),
+            _ => Some(phone_digits(exact)).filter(|d| looks_like_phone && d.len() >= 3),
+        };
         Some(Self {
             text: fold_case(exact),
             digits,
@@ -173,6 +179,15 @@ impl CustomerQuery {
         {
             errors.push("createdFrom", "must not be after createdTo");
         }
+        let mut tags: Vec<String> = Vec::new();
+        for tag in filter.tags.iter().flat_map(|t| t.split(',')).map(fold_case) {
+            if !tag.is_empty() && !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags.len() > MAX_FILTER_TAGS {
+            errors.push("tags", format!("must name at most {MAX_FILTER_TAGS} distinct tags"));
+        }
         let filter = CustomerFilter {
             // Stores keep microseconds: a finer lower bound rounds up, a finer upper bound down,
             // so that "at or after" and "at or before" stay exact.
@@ -181,13 +196,7 @@ impl CustomerQuery {
             industry: filter.industry.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
             city: filter.city.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
             lead_source: filter.lead_source.map(|v| fold_case(&v)).filter(|v| !v.is_empty()),
-            tags: filter
-                .tags
-                .iter()
-                .flat_map(|t| t.split(','))
-                .map(fold_case)
-                .filter(|t| !t.is_empty())
-                .collect(),
+            tags,
             ..filter
         };
         errors.into_result(|| Self {
@@ -244,6 +253,8 @@ mod tests {
     fn search_term_matches_phone_digits_only_for_phone_like_input() {
         let term = SearchTerm::parse(" +7 (701) 234 ").unwrap();
         assert_eq!(term.digits.as_deref(), Some("7701234"));
+        let term = SearchTerm::parse("8 701 234 56 78").unwrap();
+        assert_eq!(term.digits.as_deref(), Some("77012345678"));
         let term = SearchTerm::parse("Альфа").unwrap();
         assert_eq!(term.text, "альфа");
         assert_eq!(term.digits, None);

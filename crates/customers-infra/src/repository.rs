@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use customers_domain::lifecycle::names::name_key;
+use customers_domain::lifecycle::names::match_key;
 use customers_domain::model::fold_case;
 use customers_domain::ports::{BatchError, CustomerRepository, CustomerSearch, DuplicateProbe, RepositoryError};
 use customers_domain::query::{CustomerQuery, Page, SortField, SortOrder};
@@ -121,7 +121,7 @@ impl SeaRepository {
             ("assigned_to", k.opt_uuid(c.assigned_to)),
             ("is_active", k.bool(c.is_active)),
             ("search_text", k.text(c.search_text())),
-            ("match_key", k.text(name_key(&c.name))),
+            ("match_key", k.text(match_key(&c.name))),
             ("converted_at", k.opt_time(c.converted_at)),
             ("version", k.int(c.version)),
             ("updated_at", k.time(c.updated_at)),
@@ -770,6 +770,18 @@ impl CustomerRepository for SeaRepository {
         let k = &self.codec;
         let txn = self.begin_write().await?;
         let result: Result<(), RepositoryError> = async {
+            if k.backend() == DbBackend::Postgres {
+                // Lock the rows first, so that a note added meanwhile waits for the merge (and
+                // then finds its customer gone) instead of being lost with the duplicate.
+                let mut lock = k.sql("SELECT id FROM customers WHERE id IN ");
+                lock.bind_list(
+                    std::iter::once(merged.id)
+                        .chain(duplicates.iter().map(|(id, _)| *id))
+                        .map(|id| k.uuid(id)),
+                )
+                .push(" FOR UPDATE");
+                txn.query_all_raw(lock.build()).await.map_err(db_error)?;
+            }
             for (duplicate, version) in duplicates {
                 let mut notes = k.sql("UPDATE customer_notes SET customer_id = ");
                 notes
@@ -814,43 +826,50 @@ impl CustomerRepository for SeaRepository {
         limit: u32,
     ) -> Result<Vec<Customer>, RepositoryError> {
         let k = &self.codec;
-        let mut conditions: Vec<(&str, Value)> = Vec::new();
-        if let Some(email) = &probe.email {
-            conditions.push(("c.email = ", k.text(email.clone())));
-        }
-        if let Some(phone) = &probe.phone {
-            conditions.push(("c.phone = ", k.text(phone.clone())));
-        }
-        if let Some(iin) = &probe.iin {
-            conditions.push(("c.iin = ", k.text(iin.clone())));
-        }
-        if let Some(bin) = &probe.bin {
-            conditions.push(("c.bin = ", k.text(bin.clone())));
-        }
-        for token in &probe.name_tokens {
-            conditions.push(("c.match_key LIKE ", k.text(format!("%{}%", like_escape(token)))));
-        }
-        if conditions.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut sql = k.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
-        self.scope_condition(&mut sql, scope);
-        sql.push(" AND (");
-        for (i, (condition, value)) in conditions.into_iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            sql.push(condition).bind(value);
-            if condition.contains("LIKE") {
-                sql.push(" ESCAPE '\\'");
+        let mut exact: Vec<(&str, Value)> = Vec::new();
+        for (column, value) in [
+            ("c.email = ", &probe.email),
+            ("c.phone = ", &probe.phone),
+            ("c.iin = ", &probe.iin),
+            ("c.bin = ", &probe.bin),
+        ] {
+            if let Some(value) = value {
+                exact.push((column, k.text(value.clone())));
             }
         }
-        sql.push(") ORDER BY c.created_at, c.id LIMIT ")
-            .bind(k.int(limit.into()));
+        let similar: Vec<(&str, Value)> = probe
+            .name_tokens
+            .iter()
+            .map(|token| ("c.match_key LIKE ", k.text(format!("%{}%", like_escape(token)))))
+            .collect();
         let txn = self.begin_read().await?;
-        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
-        let customers = self.hydrate(&txn, rows).await?;
+        let mut rows = Vec::new();
+        // Exact keys first, in their own (indexed) query, so that many similar names can never
+        // crowd them out of the limit.
+        for conditions in [exact, similar] {
+            if conditions.is_empty() {
+                continue;
+            }
+            let mut sql = k.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
+            self.scope_condition(&mut sql, scope);
+            sql.push(" AND (");
+            for (i, (condition, value)) in conditions.into_iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push(condition).bind(value);
+                if condition.contains("LIKE") {
+                    sql.push(" ESCAPE '\\'");
+                }
+            }
+            sql.push(") ORDER BY c.created_at, c.id LIMIT ")
+                .bind(k.int(limit.into()));
+            rows.extend(txn.query_all_raw(sql.build()).await.map_err(db_error)?);
+        }
+        let mut customers = self.hydrate(&txn, rows).await?;
         txn.commit().await.map_err(db_error)?;
+        let mut seen = std::collections::HashSet::new();
+        customers.retain(|c| seen.insert(c.id));
         Ok(customers)
     }
 
@@ -872,8 +891,19 @@ impl CustomerRepository for SeaRepository {
             .push(" WHERE ");
         self.live_customer(&mut sql, scope, note.customer_id);
         let txn = self.begin_write().await?;
-        let inserted = txn.execute_raw(sql.build()).await.map_err(db_error)?.rows_affected();
-        txn.commit().await.map_err(db_error)?;
+        let inserted = match txn.execute_raw(sql.build()).await {
+            Ok(result) => result.rows_affected(),
+            // The customer went away (merged) between the check and the insert.
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => 0,
+            Err(err) => return Err(db_error(err)),
+        };
+        match txn.commit().await {
+            Ok(()) => {}
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
+                return Err(RepositoryError::NotFound);
+            }
+            Err(err) => return Err(db_error(err)),
+        }
         if inserted == 0 {
             Err(RepositoryError::NotFound)
         } else {

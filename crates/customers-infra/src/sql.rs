@@ -152,13 +152,13 @@ impl Codec {
         if self.is_postgres() {
             return Value::Decimal(Some(amount));
         }
-        let cents = amount * Decimal::ONE_HUNDRED;
-        let cents = if round_up { cents.ceil() } else { cents.floor() };
-        Value::BigInt(Some(i64::try_from(cents).unwrap_or(if round_up {
-            i64::MAX
-        } else {
-            i64::MIN
-        })))
+        let saturated = if amount.is_sign_negative() { i64::MIN } else { i64::MAX };
+        let cents = amount
+            .checked_mul(Decimal::ONE_HUNDRED)
+            .map(|c| if round_up { c.ceil() } else { c.floor() })
+            .and_then(|c| i64::try_from(c).ok())
+            .unwrap_or(saturated);
+        Value::BigInt(Some(cents))
     }
 
     /// A JSON document.

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement, TransactionTrait, Value};
 use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -19,12 +19,14 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use customers_domain::commands::{AddressDraft, ContactDraft, CustomerDraft, SocialMediaDraft};
-use customers_domain::ports::{CustomerRepository, CustomerSearch, RepositoryError};
+use customers_domain::lifecycle::merge::merge;
+use customers_domain::lifecycle::names::{match_key, match_tokens};
+use customers_domain::ports::{BatchError, CustomerRepository, CustomerSearch, DuplicateProbe, RepositoryError};
 use customers_domain::query::{CustomerFilter, CustomerQuery, Page, SearchTerm, SortField, SortOrder};
 use customers_domain::values::tax_id::control_digit;
 use customers_domain::{
-    AddressType, CompanySize, Coordinates, Customer, CustomerId, CustomerStatus, CustomerType, Money, OrganizationId,
-    Rating, Scope, UniqueField, UserId, WorkspaceId,
+    AddressType, CompanySize, Coordinates, Customer, CustomerId, CustomerNote, CustomerStatus, CustomerType, Money,
+    NoteId, OrganizationId, Rating, Scope, UniqueField, UserId, WorkspaceId,
 };
 use customers_infra::SeaRepository;
 use customers_infra::testing::{Backend, TestDatabase};
@@ -44,17 +46,22 @@ where
     drop(db);
 }
 
-/// One `#[tokio::test]` per backend for each named story.
+/// One `#[tokio::test]` per backend for each named story. A story may be preceded by
+/// `#[ignore = "bug: …"]` (both backends) or `#[ignore_on_postgres = "bug: …"]` (PostgreSQL
+/// only) while a known adapter bug makes it fail.
 macro_rules! conformance {
-    ($($name:ident),+ $(,)?) => {
+    ($( $(#[ignore = $both:literal])? $(#[ignore_on_postgres = $postgres:literal])? $name:ident ),+ $(,)?) => {
         $(
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                $(#[ignore = $both])?
                 async fn sqlite() {
                     super::run(customers_infra::testing::Backend::Sqlite, super::$name).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                $(#[ignore = $both])?
+                $(#[ignore = $postgres])?
                 async fn postgres() {
                     super::run(customers_infra::testing::Backend::Postgres, super::$name).await;
                 }
@@ -76,8 +83,26 @@ conformance!(
     update_with_a_stale_version_conflicts_and_changes_nothing,
     update_of_a_missing_or_foreign_customer_is_not_found,
     update_to_a_taken_unique_value_is_a_duplicate,
-    delete_removes_the_customer_and_its_children,
-    delete_of_a_missing_or_foreign_customer_returns_false,
+    soft_delete_hides_the_customer_and_keeps_its_children,
+    soft_delete_returns_only_live_ids_of_the_scope,
+    get_deleted_and_restore_bring_the_customer_back_whole,
+    restore_when_a_live_customer_took_a_unique_value_is_a_duplicate,
+    purge_removes_only_customers_deleted_before_the_cut_off,
+    insert_many_stores_all_or_nothing,
+    merge_moves_children_and_notes_to_the_primary_and_removes_the_duplicates,
+    merge_that_fails_changes_nothing,
+    duplicate_candidates_match_each_key_within_the_scope,
+    notes_are_added_listed_newest_first_paged_updated_and_deleted,
+    note_calls_for_a_foreign_missing_or_deleted_customer_are_not_found,
+    #[ignore_on_postgres = "bug: merge moves the duplicate's notes before locking the duplicate; a note added \
+        in between is accepted, then cascade-deleted with the duplicate (repository.rs merge/add_note)"]
+    merge_keeps_a_note_added_to_a_duplicate_meanwhile,
+    #[ignore_on_postgres = "bug: purge deletes child rows per table by a fresh subquery each time; a restore \
+        committed in between leaves a live customer without contacts/addresses/tags (repository.rs purge)"]
+    restore_racing_purge_keeps_the_customer_whole_or_removes_it_whole,
+    #[ignore = "bug: migration 2 adds match_key with DEFAULT '' and never backfills it; customers stored \
+        before it are never found by name (m20261125_000002_lifecycle.rs)"]
+    customers_stored_before_the_lifecycle_migration_are_found_by_name,
     find_by_unique_finds_by_each_field_with_its_scope,
     search_is_scoped_to_the_workspace,
     search_filters_by_type_status_flags_and_people,
@@ -315,16 +340,7 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 /// Rows of `table` that belong to `customer` (read directly, not through the adapter).
 async fn count_rows(repo: &SeaRepository, table: &str, customer: CustomerId) -> i64 {
-    let db = repo.connection();
-    let backend = db.get_database_backend();
-    let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
-    let statement = Statement::from_sql_and_values(
-        backend,
-        format!("SELECT COUNT(*) AS n FROM {table} WHERE customer_id = {placeholder}"),
-        [Value::Uuid(Some(customer.into_uuid()))],
-    );
-    let row = db.query_one_raw(statement).await.unwrap().unwrap();
-    row.try_get::<i64>("", "n").unwrap()
+    count_where(repo, table, "customer_id", customer.into_uuid()).await
 }
 
 /// Rows of the customer in each child table, by name.
@@ -350,36 +366,222 @@ fn no_children() -> Vec<(&'static str, i64)> {
     ]
 }
 
-/// Adds a note to a customer with plain SQL (notes have no port here).
-async fn add_note(repo: &SeaRepository, customer: CustomerId) {
+/// Rows of `table` whose `column` holds `id` (read directly, not through the adapter).
+async fn count_where(repo: &SeaRepository, table: &str, column: &str, id: Uuid) -> i64 {
     let db = repo.connection();
     let backend = db.get_database_backend();
-    let (sql, at) = if backend == DbBackend::Postgres {
-        (
-            "INSERT INTO customer_notes (id, customer_id, author_id, body, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            Value::TimeDateTimeWithTimeZone(Some(T0)),
-        )
-    } else {
-        (
-            "INSERT INTO customer_notes (id, customer_id, author_id, body, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-            Value::BigInt(Some(i64::try_from(T0.unix_timestamp_nanos() / 1_000).unwrap())),
-        )
-    };
+    let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
     let statement = Statement::from_sql_and_values(
         backend,
-        sql,
-        [
-            Value::Uuid(Some(Uuid::now_v7())),
-            Value::Uuid(Some(customer.into_uuid())),
-            Value::Uuid(Some(Uuid::now_v7())),
-            Value::String(Some("Клиент просил перезвонить".into())),
-            at.clone(),
-            at,
-        ],
+        format!("SELECT COUNT(*) AS n FROM {table} WHERE {column} = {placeholder}"),
+        [Value::Uuid(Some(id))],
     );
-    db.execute_raw(statement).await.unwrap();
+    let row = db.query_one_raw(statement).await.unwrap().unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+/// The customer's own row (live or soft-deleted): 1 while it exists, 0 once removed for good.
+async fn customer_rows(repo: &SeaRepository, customer: CustomerId) -> i64 {
+    count_where(repo, "customers", "id", customer.into_uuid()).await
+}
+
+/// Every row of `table`.
+async fn count_all(repo: &SeaRepository, table: &str) -> i64 {
+    let db = repo.connection();
+    let statement = Statement::from_string(db.get_database_backend(), format!("SELECT COUNT(*) AS n FROM {table}"));
+    let row = db.query_one_raw(statement).await.unwrap().unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+/// Every row of the five tables, by key and owner (read directly), sorted: two dumps are
+/// equal when no row was added, removed, moved to another customer or changed version or
+/// deletion state.
+#[derive(Debug, PartialEq)]
+struct Dump {
+    live: Vec<(Uuid, i64)>,
+    deleted: Vec<(Uuid, i64)>,
+    contacts: Vec<(Uuid, Uuid)>,
+    addresses: Vec<(Uuid, Uuid)>,
+    notes: Vec<(Uuid, Uuid, String)>,
+    tags: Vec<(Uuid, String)>,
+}
+
+async fn dump(repo: &SeaRepository) -> Dump {
+    let db = repo.connection();
+    let backend = db.get_database_backend();
+    let rows = |sql: &str| {
+        let statement = Statement::from_string(backend, sql.to_owned());
+        async move { db.query_all_raw(statement).await.unwrap() }
+    };
+    let uuid = |row: &sea_orm::QueryResult, column: &str| row.try_get::<Uuid>("", column).unwrap();
+    let text = |row: &sea_orm::QueryResult, column: &str| row.try_get::<String>("", column).unwrap();
+    let int = |row: &sea_orm::QueryResult, column: &str| row.try_get::<i64>("", column).unwrap();
+    let mut live = Vec::new();
+    let mut deleted = Vec::new();
+    for row in rows("SELECT id, version, deleted_at FROM customers").await {
+        let is_deleted = if backend == DbBackend::Postgres {
+            row.try_get::<Option<OffsetDateTime>>("", "deleted_at")
+                .unwrap()
+                .is_some()
+        } else {
+            row.try_get::<Option<i64>>("", "deleted_at").unwrap().is_some()
+        };
+        let entry = (uuid(&row, "id"), int(&row, "version"));
+        if is_deleted {
+            deleted.push(entry);
+        } else {
+            live.push(entry);
+        }
+    }
+    let pairs = |rows: Vec<sea_orm::QueryResult>| {
+        sorted(
+            rows.iter()
+                .map(|row| (uuid(row, "id"), uuid(row, "customer_id")))
+                .collect(),
+        )
+    };
+    Dump {
+        live: sorted(live),
+        deleted: sorted(deleted),
+        contacts: pairs(rows("SELECT id, customer_id FROM customer_contacts").await),
+        addresses: pairs(rows("SELECT id, customer_id FROM customer_addresses").await),
+        notes: sorted(
+            rows("SELECT id, customer_id, body FROM customer_notes")
+                .await
+                .iter()
+                .map(|row| (uuid(row, "id"), uuid(row, "customer_id"), text(row, "body")))
+                .collect(),
+        ),
+        tags: sorted(
+            rows("SELECT customer_id, tag_key FROM customer_tags")
+                .await
+                .iter()
+                .map(|row| (uuid(row, "customer_id"), text(row, "tag_key")))
+                .collect(),
+        ),
+    }
+}
+
+fn sorted<T: Ord>(mut items: Vec<T>) -> Vec<T> {
+    items.sort();
+    items
+}
+
+/// A note about `customer` written at `at`.
+fn note_at(customer: CustomerId, body: &str, at: OffsetDateTime) -> CustomerNote {
+    CustomerNote {
+        id: NoteId::new(),
+        customer_id: customer,
+        author_id: UserId::new(),
+        body: body.into(),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// Adds a note through the port.
+async fn add_note(
+    repo: &SeaRepository,
+    scope: Scope,
+    customer: CustomerId,
+    body: &str,
+    at: OffsetDateTime,
+) -> CustomerNote {
+    let note = note_at(customer, body, at);
+    repo.add_note(scope, &note)
+        .await
+        .unwrap_or_else(|e| panic!("add_note failed: {e}"));
+    note
+}
+
+/// All notes of a live customer (newest first) through the port.
+async fn notes_of(repo: &SeaRepository, scope: Scope, customer: CustomerId) -> Option<Vec<CustomerNote>> {
+    repo.list_notes(scope, customer, 1, 1000)
+        .await
+        .unwrap()
+        .map(|page| page.items)
+}
+
+/// Soft-deletes one customer of `scope` at `at`; panics unless exactly it was deleted.
+async fn soft_delete(repo: &SeaRepository, customer: &Customer, at: OffsetDateTime) {
+    assert_eq!(
+        repo.soft_delete(customer.scope(), &[customer.id], at, UserId::new())
+            .await
+            .unwrap(),
+        vec![customer.id],
+        "soft delete of {}",
+        customer.name
+    );
+}
+
+async fn get_deleted(repo: &SeaRepository, customer: &Customer) -> Option<(Customer, OffsetDateTime)> {
+    repo.get_deleted(customer.scope(), customer.id).await.unwrap()
+}
+
+/// `customer` as the service restores it: next version, new stamp and author.
+fn restored(customer: &Customer, at: OffsetDateTime) -> Customer {
+    let mut next = customer.clone();
+    next.version = customer.version + 1;
+    next.updated_at = at;
+    next.updated_by = Some(UserId::new());
+    next
+}
+
+/// A company with two contacts, two addresses and the tags `vip` and `tag`.
+fn rich_draft(name: &str, email: &str, tag: &str) -> CustomerDraft {
+    CustomerDraft {
+        contacts: vec![
+            full_contact("Асет", &format!("aset.{email}"), "+77011111111", true),
+            full_contact("Бауыржан", &format!("baur.{email}"), "+77012222222", false),
+        ],
+        addresses: vec![
+            full_address(AddressType::Billing, "Алматы", "050000", true),
+            full_address(AddressType::Shipping, "Астана", "010000", false),
+        ],
+        tags: vec!["vip".into(), tag.into()],
+        ..company(name, email)
+    }
+}
+
+fn rich(scope: Scope, name: &str, email: &str, tag: &str) -> Customer {
+    build(scope, rich_draft(name, email, tag))
+}
+
+fn children_of_rich(notes: i64) -> Vec<(&'static str, i64)> {
+    vec![
+        ("customer_contacts", 2),
+        ("customer_addresses", 2),
+        ("customer_tags", 2),
+        ("customer_notes", notes),
+    ]
+}
+
+fn tag_filter(tag: &str) -> CustomerFilter {
+    CustomerFilter {
+        tags: vec![tag.into()],
+        ..CustomerFilter::default()
+    }
+}
+
+fn city_filter(city: &str) -> CustomerFilter {
+    CustomerFilter {
+        city: Some(city.into()),
+        ..CustomerFilter::default()
+    }
+}
+
+fn assert_not_found(result: Result<(), RepositoryError>, what: &str) {
+    match result {
+        Err(RepositoryError::NotFound) => {}
+        other => panic!("{what}: expected NotFound, got {other:?}"),
+    }
+}
+
+fn assert_conflict(result: Result<(), RepositoryError>, what: &str) {
+    match result {
+        Err(RepositoryError::VersionConflict) => {}
+        other => panic!("{what}: expected VersionConflict, got {other:?}"),
+    }
 }
 
 fn assert_duplicate(result: Result<(), RepositoryError>, field: UniqueField) {
@@ -708,8 +910,8 @@ async fn concurrent_updates_with_the_same_version_have_one_winner(repo: SeaRepos
     }
 }
 
-/// Deletes run while other customers are written: a delete must wait for the other writers,
-/// like inserts and updates do, not fail.
+/// Soft deletes run while other customers are written: a delete must wait for the other
+/// writers, like inserts and updates do, not fail.
 async fn deletes_succeed_while_other_writes_run(repo: SeaRepository) {
     let scope = new_scope();
     for round in 0..5 {
@@ -733,7 +935,9 @@ async fn deletes_succeed_while_other_writes_run(repo: SeaRepository) {
             let (task_repo, task_barrier, id) = (repo.clone(), barrier.clone(), victim.id);
             deletes.push(tokio::spawn(async move {
                 task_barrier.wait().await;
-                task_repo.delete(scope, id).await
+                task_repo
+                    .soft_delete(scope, &[id], T0 + Duration::days(1), UserId::new())
+                    .await
             }));
             let newcomer = build(
                 scope,
@@ -750,11 +954,20 @@ async fn deletes_succeed_while_other_writes_run(repo: SeaRepository) {
         }
         for (victim, handle) in victims.iter().zip(deletes) {
             match handle.await.unwrap() {
-                Ok(true) => {}
+                Ok(deleted) if deleted == [victim.id] => {}
                 other => panic!("round {round}: delete of {} gave {other:?}", victim.name),
             }
             assert_eq!(get(&repo, victim).await, None);
-            assert_eq!(children(&repo, victim.id).await, no_children());
+            // Soft delete: the children stay for a restore.
+            assert_eq!(
+                children(&repo, victim.id).await,
+                vec![
+                    ("customer_contacts", 1),
+                    ("customer_addresses", 0),
+                    ("customer_tags", 1),
+                    ("customer_notes", 0)
+                ]
+            );
         }
         for handle in inserts {
             let newcomer = handle
@@ -1060,13 +1273,30 @@ async fn update_to_a_taken_unique_value_is_a_duplicate(repo: SeaRepository) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 6. Delete
+// 6. Soft delete, restore, purge
 // ---------------------------------------------------------------------------------------------
 
-async fn delete_removes_the_customer_and_its_children(repo: SeaRepository) {
+async fn soft_delete_hides_the_customer_and_keeps_its_children(repo: SeaRepository) {
     let scope = new_scope();
-    let doomed = stored_customer(&repo, scope).await;
-    add_note(&repo, doomed.id).await;
+    let doomed = build(
+        scope,
+        CustomerDraft {
+            iin: Some(iin(60)),
+            bin: Some(bin(60)),
+            contacts: vec![
+                full_contact("Асет", "aset@alpha.kz", "+77011111111", true),
+                full_contact("Бауыржан", "baur@alpha.kz", "+77012222222", false),
+            ],
+            addresses: vec![
+                full_address(AddressType::Billing, "Алматы", "050000", true),
+                full_address(AddressType::Shipping, "Астана", "010000", false),
+            ],
+            tags: vec!["vip".into(), "almaty".into()],
+            ..company("ТОО Альфа", "info@alpha.kz")
+        },
+    );
+    insert(&repo, &doomed).await;
+    add_note(&repo, scope, doomed.id, "Клиент просил перезвонить", T0).await;
     let neighbour = build(
         scope,
         CustomerDraft {
@@ -1077,67 +1307,1495 @@ async fn delete_removes_the_customer_and_its_children(repo: SeaRepository) {
         },
     );
     insert(&repo, &neighbour).await;
-    add_note(&repo, neighbour.id).await;
+    add_note(&repo, scope, neighbour.id, "Соседняя заметка", T0).await;
+    assert_eq!(children(&repo, doomed.id).await, children_of_rich(1));
+
+    let at = T0 + Duration::days(1) + Duration::microseconds(7);
+    let by = UserId::new();
     assert_eq!(
-        children(&repo, doomed.id).await,
+        repo.soft_delete(scope, &[doomed.id], at, by).await.unwrap(),
+        vec![doomed.id]
+    );
+
+    // Gone from every read.
+    assert_eq!(get(&repo, &doomed).await, None);
+    let page = repo.search(scope, &query(CustomerFilter::default())).await.unwrap();
+    assert_eq!((page.total, page.items), (1, vec![neighbour.clone()]));
+    assert_eq!(names(&repo, scope, search_filter("альфа")).await, Vec::<String>::new());
+    assert_eq!(names(&repo, scope, search_filter(&iin(60))).await, Vec::<String>::new());
+    assert_eq!(names(&repo, scope, city_filter("астана")).await, Vec::<String>::new());
+    assert_eq!(names(&repo, scope, tag_filter("almaty")).await, Vec::<String>::new());
+    assert_eq!(names(&repo, scope, tag_filter("vip")).await, ["Beta LLP"]);
+    for (field, value) in [
+        (UniqueField::Email, "info@alpha.kz".to_owned()),
+        (UniqueField::Iin, iin(60)),
+        (UniqueField::Bin, bin(60)),
+    ] {
+        assert_eq!(
+            repo.find_by_unique(scope.organization_id, field, &value).await.unwrap(),
+            None,
+            "{field:?}"
+        );
+    }
+    assert_eq!(notes_of(&repo, scope, doomed.id).await, None);
+    // A deleted customer is gone for writers too.
+    let mut late = next_version(&doomed, 1);
+    late.name = "Late writer".into();
+    late.contacts = Vec::new();
+    assert_not_found(
+        repo.update(&late, doomed.version, true, true).await,
+        "update of a deleted customer",
+    );
+
+    // But every row is kept for a restore, and the deletion is recorded.
+    assert_eq!(children(&repo, doomed.id).await, children_of_rich(1));
+    assert_eq!(customer_rows(&repo, doomed.id).await, 1);
+    assert_eq!(get_deleted(&repo, &doomed).await, Some((doomed.clone(), at)));
+
+    // The neighbour kept everything.
+    assert_eq!(get(&repo, &neighbour).await, Some(neighbour.clone()));
+    assert_eq!(children(&repo, neighbour.id).await[3], ("customer_notes", 1));
+
+    // Deleting again deletes nothing and keeps the first deletion time.
+    assert_eq!(
+        repo.soft_delete(scope, &[doomed.id], at + Duration::days(1), by)
+            .await
+            .unwrap(),
+        Vec::<CustomerId>::new()
+    );
+    assert_eq!(get_deleted(&repo, &doomed).await, Some((doomed.clone(), at)));
+
+    // The e-mail, IIN and BIN are free for a new customer; the deleted one's rows stay.
+    let reborn = build(
+        scope,
+        CustomerDraft {
+            iin: Some(iin(60)),
+            bin: Some(bin(60)),
+            ..company("ТОО Альфа", "INFO@alpha.kz")
+        },
+    );
+    insert(&repo, &reborn).await;
+    assert_eq!(get(&repo, &reborn).await, Some(reborn.clone()));
+    assert_eq!(
+        repo.find_by_unique(scope.organization_id, UniqueField::Bin, &bin(60))
+            .await
+            .unwrap(),
+        Some((scope, reborn.id))
+    );
+    assert_eq!(children(&repo, doomed.id).await, children_of_rich(1));
+    assert_eq!(get_deleted(&repo, &doomed).await, Some((doomed.clone(), at)));
+}
+
+async fn soft_delete_returns_only_live_ids_of_the_scope(repo: SeaRepository) {
+    let org = OrganizationId::new();
+    let scope = Scope::new(org, WorkspaceId::new());
+    let sibling_scope = Scope::new(org, WorkspaceId::new());
+    let stranger_scope = Scope::new(OrganizationId::new(), scope.workspace_id);
+    let first = rich(scope, "First LLP", "first@alpha.kz", "first");
+    let second = rich(scope, "Second LLP", "second@alpha.kz", "second");
+    let gone = rich(scope, "Gone LLP", "gone@alpha.kz", "gone");
+    let sibling = rich(sibling_scope, "Sibling LLP", "sibling@alpha.kz", "sibling");
+    let stranger = rich(stranger_scope, "Stranger LLP", "stranger@alpha.kz", "stranger");
+    for customer in [&first, &second, &gone, &sibling, &stranger] {
+        insert(&repo, customer).await;
+    }
+    let gone_at = T0 + Duration::seconds(1);
+    soft_delete(&repo, &gone, gone_at).await;
+
+    // Nothing is deleted through another workspace or organization, nor an empty list.
+    for foreign in [sibling_scope, stranger_scope, new_scope()] {
+        assert_eq!(
+            repo.soft_delete(foreign, &[first.id, second.id], T0, UserId::new())
+                .await
+                .unwrap(),
+            Vec::<CustomerId>::new(),
+            "{foreign:?}"
+        );
+    }
+    assert_eq!(
+        repo.soft_delete(scope, &[], T0, UserId::new()).await.unwrap(),
+        Vec::<CustomerId>::new()
+    );
+    assert_eq!(get(&repo, &first).await, Some(first.clone()));
+    assert_eq!(get(&repo, &second).await, Some(second.clone()));
+
+    let at = T0 + Duration::days(2);
+    let asked = [CustomerId::new(), sibling.id, second.id, stranger.id, gone.id, first.id];
+    let mut deleted = repo.soft_delete(scope, &asked, at, UserId::new()).await.unwrap();
+    deleted.sort();
+    let mut expected = vec![first.id, second.id];
+    expected.sort();
+    assert_eq!(deleted, expected);
+
+    assert_eq!(get_deleted(&repo, &first).await, Some((first.clone(), at)));
+    assert_eq!(get_deleted(&repo, &second).await, Some((second.clone(), at)));
+    // The already deleted one keeps its first deletion time.
+    assert_eq!(get_deleted(&repo, &gone).await, Some((gone.clone(), gone_at)));
+    // Customers of other scopes are untouched.
+    assert_eq!(get(&repo, &sibling).await, Some(sibling.clone()));
+    assert_eq!(get(&repo, &stranger).await, Some(stranger.clone()));
+    assert_eq!(get_deleted(&repo, &sibling).await, None);
+    for customer in [&first, &second, &gone, &sibling, &stranger] {
+        assert_eq!(
+            children(&repo, customer.id).await,
+            children_of_rich(0),
+            "{}",
+            customer.name
+        );
+    }
+}
+
+async fn get_deleted_and_restore_bring_the_customer_back_whole(repo: SeaRepository) {
+    let scope = new_scope();
+    let customer = build(
+        scope,
+        CustomerDraft {
+            iin: Some(iin(61)),
+            bin: Some(bin(61)),
+            ..rich_draft("ТОО Гамма", "info@gamma.kz", "gamma")
+        },
+    );
+    insert(&repo, &customer).await;
+    let older = add_note(&repo, scope, customer.id, "Первая", T0).await;
+    let newer = add_note(&repo, scope, customer.id, "Вторая", T0 + Duration::minutes(5)).await;
+    let live = rich(scope, "Live LLP", "live@gamma.kz", "live");
+    insert(&repo, &live).await;
+
+    // get_deleted sees deleted customers only, in their own scope only.
+    assert_eq!(get_deleted(&repo, &customer).await, None);
+    let at = T0 + Duration::hours(3) + Duration::microseconds(1);
+    soft_delete(&repo, &customer, at).await;
+    assert_eq!(get_deleted(&repo, &customer).await, Some((customer.clone(), at)));
+    for foreign in [
+        Scope::new(scope.organization_id, WorkspaceId::new()),
+        Scope::new(OrganizationId::new(), scope.workspace_id),
+    ] {
+        assert_eq!(
+            repo.get_deleted(foreign, customer.id).await.unwrap(),
+            None,
+            "{foreign:?}"
+        );
+    }
+    assert_eq!(repo.get_deleted(scope, CustomerId::new()).await.unwrap(), None);
+    assert_eq!(get_deleted(&repo, &live).await, None);
+
+    // Restoring through another scope, a live customer or a missing one is not found and
+    // changes nothing.
+    let back = restored(&customer, T0 + Duration::days(1));
+    for foreign in [
+        Scope::new(scope.organization_id, WorkspaceId::new()),
+        Scope::new(OrganizationId::new(), scope.workspace_id),
+    ] {
+        let mut intruder = back.clone();
+        intruder.organization_id = foreign.organization_id;
+        intruder.workspace_id = foreign.workspace_id;
+        assert_not_found(repo.restore(&intruder).await, &format!("{foreign:?}"));
+        assert_eq!(get_deleted(&repo, &customer).await, Some((customer.clone(), at)));
+    }
+    assert_not_found(repo.restore(&restored(&live, T0 + Duration::days(1))).await, "live");
+    assert_eq!(get(&repo, &live).await, Some(live.clone()));
+    let missing = restored(&build(scope, company("Ghost LLP", "ghost@gamma.kz")), T0);
+    assert_not_found(repo.restore(&missing).await, "missing");
+    assert_eq!(customer_rows(&repo, missing.id).await, 0);
+
+    // The restore brings everything back.
+    repo.restore(&back).await.unwrap();
+    assert_eq!(get(&repo, &customer).await, Some(back.clone()));
+    assert_eq!(get_deleted(&repo, &customer).await, None);
+    assert_eq!(names(&repo, scope, tag_filter("gamma")).await, ["ТОО Гамма"]);
+    assert_eq!(
+        names(&repo, scope, city_filter("астана")).await,
+        ["Live LLP", "ТОО Гамма"]
+    );
+    assert_eq!(names(&repo, scope, search_filter("гамма")).await, ["ТОО Гамма"]);
+    assert_eq!(names(&repo, scope, search_filter(&bin(61))).await, ["ТОО Гамма"]);
+    for (field, value) in [
+        (UniqueField::Email, "info@gamma.kz".to_owned()),
+        (UniqueField::Iin, iin(61)),
+        (UniqueField::Bin, bin(61)),
+    ] {
+        assert_eq!(
+            repo.find_by_unique(scope.organization_id, field, &value).await.unwrap(),
+            Some((scope, customer.id)),
+            "{field:?}"
+        );
+    }
+    assert_eq!(notes_of(&repo, scope, customer.id).await, Some(vec![newer, older]));
+    assert_eq!(children(&repo, customer.id).await, children_of_rich(2));
+
+    // A restored customer is live: restoring again is not found; it can be updated.
+    assert_not_found(repo.restore(&restored(&back, T0 + Duration::days(2))).await, "again");
+    let mut next = next_version(&back, 1);
+    next.name = "ТОО Гамма Плюс".into();
+    repo.update(&next, back.version, false, false).await.unwrap();
+    assert_eq!(get(&repo, &customer).await, Some(next));
+}
+
+async fn restore_when_a_live_customer_took_a_unique_value_is_a_duplicate(repo: SeaRepository) {
+    let org = OrganizationId::new();
+    let scope = Scope::new(org, WorkspaceId::new());
+    let sibling = Scope::new(org, WorkspaceId::new());
+    for (n, field) in [(62, UniqueField::Email), (63, UniqueField::Iin), (64, UniqueField::Bin)] {
+        let email = format!("owner{n}@delta.kz");
+        let deleted = build(
+            scope,
+            CustomerDraft {
+                iin: Some(iin(n)),
+                bin: Some(bin(n)),
+                ..rich_draft("ТОО Дельта", &email, "delta")
+            },
+        );
+        insert(&repo, &deleted).await;
+        add_note(&repo, scope, deleted.id, "Заметка", T0).await;
+        let at = T0 + Duration::days(1);
+        soft_delete(&repo, &deleted, at).await;
+
+        // A live customer (in another workspace of the organization) takes one value.
+        let taker = build(
+            sibling,
+            match field {
+                UniqueField::Email => company("Taker LLP", &email.to_uppercase()),
+                UniqueField::Iin => CustomerDraft {
+                    iin: Some(iin(n)),
+                    ..company("Taker LLP", &format!("taker{n}@delta.kz"))
+                },
+                UniqueField::Bin => CustomerDraft {
+                    bin: Some(bin(n)),
+                    ..company("Taker LLP", &format!("taker{n}@delta.kz"))
+                },
+            },
+        );
+        insert(&repo, &taker).await;
+
+        let back = restored(&deleted, T0 + Duration::days(2));
+        assert_duplicate(repo.restore(&back).await, field);
+        assert_eq!(get(&repo, &deleted).await, None, "{field:?}");
+        assert_eq!(
+            get_deleted(&repo, &deleted).await,
+            Some((deleted.clone(), at)),
+            "{field:?}"
+        );
+        assert_eq!(children(&repo, deleted.id).await, children_of_rich(1), "{field:?}");
+        assert_eq!(get(&repo, &taker).await, Some(taker.clone()), "{field:?}");
+        assert_eq!(notes_of(&repo, scope, deleted.id).await, None, "{field:?}");
+
+        // Once the value is free again, the restore succeeds.
+        soft_delete(&repo, &taker, T0 + Duration::days(3)).await;
+        repo.restore(&back).await.unwrap();
+        assert_eq!(get(&repo, &deleted).await, Some(back), "{field:?}");
+    }
+}
+
+/// Customers deleted before the cut-off are removed with every child row, in every tenant;
+/// live customers and those deleted at or after the cut-off stay whole.
+async fn purge_removes_only_customers_deleted_before_the_cut_off(repo: SeaRepository) {
+    let first = new_scope();
+    let second = new_scope();
+    let cut = T0 + Duration::days(30);
+    let us = Duration::microseconds(1);
+    // (customer, deleted at)
+    let mut all: Vec<(Customer, Option<OffsetDateTime>)> = Vec::new();
+    for (scope, tenant) in [(first, "one"), (second, "two")] {
+        for (kind, deleted_at) in [
+            ("old", Some(cut - Duration::days(3))),
+            ("just-before", Some(cut - us)),
+            ("at-cut", Some(cut)),
+            ("recent", Some(cut + Duration::hours(1))),
+            ("live", None),
+        ] {
+            let customer = rich(
+                scope,
+                &format!("{kind} {tenant}"),
+                &format!("{kind}@{tenant}.kz"),
+                &format!("{kind}-{tenant}"),
+            );
+            insert(&repo, &customer).await;
+            add_note(&repo, scope, customer.id, "Заметка", T0).await;
+            all.push((customer, deleted_at));
+        }
+    }
+    for (customer, deleted_at) in &all {
+        if let Some(at) = deleted_at {
+            soft_delete(&repo, customer, *at).await;
+        }
+    }
+    assert_eq!(count_all(&repo, "customers").await, 10);
+    let purged = |name: &str| name.starts_with("old") || name.starts_with("just-before");
+
+    assert_eq!(repo.purge(cut).await.unwrap(), 4);
+    for (customer, deleted_at) in &all {
+        let name = &customer.name;
+        if purged(name) {
+            assert_eq!(customer_rows(&repo, customer.id).await, 0, "{name}");
+            assert_eq!(children(&repo, customer.id).await, no_children(), "{name}");
+            assert_eq!(get_deleted(&repo, customer).await, None, "{name}");
+        } else {
+            assert_eq!(customer_rows(&repo, customer.id).await, 1, "{name}");
+            assert_eq!(children(&repo, customer.id).await, children_of_rich(1), "{name}");
+            match deleted_at {
+                Some(at) => assert_eq!(
+                    get_deleted(&repo, customer).await,
+                    Some((customer.clone(), *at)),
+                    "{name}"
+                ),
+                None => assert_eq!(get(&repo, customer).await, Some(customer.clone()), "{name}"),
+            }
+        }
+    }
+    for (table, rows) in [
+        ("customers", 6),
+        ("customer_contacts", 12),
+        ("customer_addresses", 12),
+        ("customer_tags", 12),
+        ("customer_notes", 6),
+    ] {
+        assert_eq!(count_all(&repo, table).await, rows, "{table}");
+    }
+
+    // Nothing more to purge at the same cut-off; the survivors can still be restored.
+    assert_eq!(repo.purge(cut).await.unwrap(), 0);
+    let (at_cut, _) = &all[2];
+    let back = restored(at_cut, cut + Duration::days(1));
+    repo.restore(&back).await.unwrap();
+    assert_eq!(get(&repo, at_cut).await, Some(back));
+    assert_eq!(notes_of(&repo, first, at_cut.id).await.map(|n| n.len()), Some(1));
+
+    // A later cut-off takes the remaining deleted ones, never a live (or restored) one.
+    assert_eq!(repo.purge(cut + Duration::days(365)).await.unwrap(), 3);
+    assert_eq!(count_all(&repo, "customers").await, 3);
+    assert_eq!(count_all(&repo, "customer_notes").await, 3);
+    for (customer, deleted_at) in &all {
+        let kept = deleted_at.is_none() || customer.id == at_cut.id;
+        assert_eq!(
+            customer_rows(&repo, customer.id).await,
+            i64::from(kept),
+            "{}",
+            customer.name
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6b. Batch insert
+// ---------------------------------------------------------------------------------------------
+
+fn batch_item(scope: Scope, n: usize, draft: impl FnOnce(CustomerDraft) -> CustomerDraft) -> Customer {
+    build(
+        scope,
+        draft(CustomerDraft {
+            contacts: vec![full_contact("Асет", &format!("aset{n}@batch.kz"), "+77011111111", true)],
+            addresses: vec![full_address(AddressType::Billing, "Алматы", "050000", true)],
+            tags: vec![format!("batch{n}")],
+            ..company(&format!("Batch {n}"), &format!("item{n}@batch.kz"))
+        }),
+    )
+}
+
+fn assert_batch_error(result: Result<(), BatchError>, index: usize, field: Option<UniqueField>) {
+    match (result, field) {
+        (Err(BatchError { index: got, error }), Some(field)) => {
+            assert_eq!(got, index, "index ({error})");
+            match error {
+                RepositoryError::Duplicate(got) => assert_eq!(got, field),
+                other => panic!("item {index}: expected Duplicate({field:?}), got {other:?}"),
+            }
+        }
+        (Err(BatchError { index: got, error }), None) => {
+            assert_eq!(got, index, "index ({error})");
+            assert!(
+                matches!(error, RepositoryError::Unexpected(_)),
+                "item {index}: expected Unexpected, got {error:?}"
+            );
+        }
+        (Ok(()), _) => panic!("expected a BatchError for item {index}, the batch was stored"),
+    }
+}
+
+async fn insert_many_stores_all_or_nothing(repo: SeaRepository) {
+    let org = OrganizationId::new();
+    let scope = Scope::new(org, WorkspaceId::new());
+    let sibling = Scope::new(org, WorkspaceId::new());
+    repo.insert_many(&[]).await.unwrap();
+
+    // A good batch is stored whole.
+    let good: Vec<Customer> = (0..3)
+        .map(|n| {
+            batch_item(scope, n, |d| CustomerDraft {
+                iin: Some(iin(70 + n as u32)),
+                ..d
+            })
+        })
+        .collect();
+    repo.insert_many(&good).await.unwrap();
+    for customer in &good {
+        assert_eq!(get(&repo, customer).await, Some(customer.clone()));
+    }
+    let existing = build(
+        sibling,
+        CustomerDraft {
+            iin: Some(iin(79)),
+            bin: Some(bin(79)),
+            ..company("Existing LLP", "existing@batch.kz")
+        },
+    );
+    insert(&repo, &existing).await;
+    let before = dump(&repo).await;
+
+    let bad_batches: Vec<(&str, Vec<Customer>, usize, Option<UniqueField>)> = vec![
+        (
+            "item 2 takes an existing e-mail",
+            vec![
+                batch_item(scope, 10, |d| d),
+                batch_item(scope, 11, |d| d),
+                batch_item(scope, 12, |d| CustomerDraft {
+                    email: " Existing@Batch.KZ ".into(),
+                    ..d
+                }),
+                batch_item(scope, 13, |d| d),
+            ],
+            2,
+            Some(UniqueField::Email),
+        ),
+        (
+            "item 1 takes the IIN of a customer of the good batch",
+            vec![
+                batch_item(scope, 20, |d| d),
+                batch_item(scope, 21, |d| CustomerDraft {
+                    iin: Some(iin(71)),
+                    ..d
+                }),
+            ],
+            1,
+            Some(UniqueField::Iin),
+        ),
+        (
+            "items 1 and 3 share an IIN",
+            vec![
+                batch_item(scope, 30, |d| d),
+                batch_item(scope, 31, |d| CustomerDraft {
+                    iin: Some(iin(90)),
+                    ..d
+                }),
+                batch_item(scope, 32, |d| d),
+                batch_item(scope, 33, |d| CustomerDraft {
+                    iin: Some(iin(90)),
+                    ..d
+                }),
+            ],
+            3,
+            Some(UniqueField::Iin),
+        ),
+        (
+            "items 0 and 1 share a BIN",
+            vec![
+                batch_item(scope, 40, |d| CustomerDraft {
+                    bin: Some(bin(90)),
+                    ..d
+                }),
+                batch_item(sibling, 41, |d| CustomerDraft {
+                    bin: Some(bin(90)),
+                    ..d
+                }),
+            ],
+            1,
+            Some(UniqueField::Bin),
+        ),
+        (
+            "items 0 and 2 share an e-mail in two spellings",
+            vec![
+                batch_item(scope, 50, |d| CustomerDraft {
+                    email: "same@batch.kz".into(),
+                    ..d
+                }),
+                batch_item(scope, 51, |d| d),
+                batch_item(sibling, 52, |d| CustomerDraft {
+                    email: "SAME@batch.kz".into(),
+                    ..d
+                }),
+            ],
+            2,
+            Some(UniqueField::Email),
+        ),
+        (
+            "item 1 breaks after its customer row was written (two primary billing addresses)",
+            vec![batch_item(scope, 60, |d| d), {
+                let mut broken = batch_item(scope, 61, |d| CustomerDraft {
+                    addresses: vec![
+                        full_address(AddressType::Billing, "Алматы", "050000", true),
+                        full_address(AddressType::Shipping, "Астана", "010000", true),
+                    ],
+                    ..d
+                });
+                broken.addresses[1].address_type = AddressType::Billing;
+                broken
+            }],
+            1,
+            None,
+        ),
+    ];
+    for (what, batch, index, field) in bad_batches {
+        assert_batch_error(repo.insert_many(&batch).await, index, field);
+        assert_eq!(dump(&repo).await, before, "{what}");
+        for customer in &batch {
+            assert_eq!(customer_rows(&repo, customer.id).await, 0, "{what}");
+            assert_eq!(children(&repo, customer.id).await, no_children(), "{what}");
+        }
+    }
+    assert_eq!(count_all(&repo, "customers").await, 4);
+    let page = repo.search(scope, &query(CustomerFilter::default())).await.unwrap();
+    assert_eq!(page.total, 3);
+
+    // Values of a deleted customer, or of another organization, are free.
+    soft_delete(&repo, &existing, T0 + Duration::days(1)).await;
+    let reuse = vec![
+        batch_item(scope, 80, |d| CustomerDraft {
+            email: "existing@batch.kz".into(),
+            iin: Some(iin(79)),
+            bin: Some(bin(79)),
+            ..d
+        }),
+        batch_item(Scope::new(OrganizationId::new(), scope.workspace_id), 81, |d| {
+            CustomerDraft {
+                iin: Some(iin(70)),
+                ..d
+            }
+        }),
+    ];
+    repo.insert_many(&reuse).await.unwrap();
+    for customer in &reuse {
+        assert_eq!(get(&repo, customer).await, Some(customer.clone()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6c. Merge
+// ---------------------------------------------------------------------------------------------
+
+/// A primary without BIN, phone or IIN and two duplicates that have them, each with
+/// contacts, addresses, tags and notes, stored.
+struct MergeFixture {
+    scope: Scope,
+    primary: Customer,
+    first: Customer,
+    second: Customer,
+    notes: Vec<CustomerNote>,
+}
+
+async fn merge_fixture(repo: &SeaRepository) -> MergeFixture {
+    let scope = new_scope();
+    let primary = build_at(
+        scope,
+        CustomerDraft {
+            contacts: vec![full_contact("Асет", "aset@alfa.kz", "+77011111111", true)],
+            addresses: vec![full_address(AddressType::Billing, "Алматы", "050000", true)],
+            tags: vec!["vip".into()],
+            ..company("ТОО «Альфа»", "info@alfa.kz")
+        },
+        T0,
+    );
+    let first = build_at(
+        scope,
+        CustomerDraft {
+            bin: Some(bin(121)),
+            contacts: vec![
+                full_contact("Бауыржан", "baur@alfa.kz", "+77012222222", true),
+                full_contact("Ержан", "erzhan@alfa.kz", "+77013333333", false),
+            ],
+            addresses: vec![
+                full_address(AddressType::Billing, "Астана", "010000", true),
+                full_address(AddressType::Warehouse, "Шымкент", "160000", true),
+            ],
+            tags: vec!["VIP".into(), "wholesale".into()],
+            ..company("Alfa LLP", "office@alfa.kz")
+        },
+        T0 + Duration::seconds(1),
+    );
+    let second = build_at(
+        scope,
+        CustomerDraft {
+            phone: Some("+77015550000".into()),
+            iin: Some(iin(100)),
+            contacts: vec![full_contact("Дана", "dana@alfa.kz", "+77014444444", false)],
+            addresses: vec![full_address(AddressType::Office, "Караганда", "100000", false)],
+            tags: vec!["export".into()],
+            ..company("Альфа Трейд", "trade@alfa.kz")
+        },
+        T0 + Duration::seconds(2),
+    );
+    let mut notes = Vec::new();
+    for (i, customer) in [&primary, &first, &second].into_iter().enumerate() {
+        insert(repo, customer).await;
+        for j in 0..=i {
+            let at = T0 + Duration::minutes((10 * i + j) as i64);
+            notes.push(add_note(repo, scope, customer.id, &format!("Заметка {i}-{j}"), at).await);
+        }
+    }
+    MergeFixture {
+        scope,
+        primary,
+        first,
+        second,
+        notes,
+    }
+}
+
+async fn merge_moves_children_and_notes_to_the_primary_and_removes_the_duplicates(repo: SeaRepository) {
+    let f = merge_fixture(&repo).await;
+    let scope = f.scope;
+    let now = T0 + Duration::days(1);
+    let merged = merge(&f.primary, &[f.first.clone(), f.second.clone()], UserId::new(), now);
+    // The pure rule did what this story relies on.
+    assert_eq!(merged.bin, f.first.bin);
+    assert_eq!(merged.iin, f.second.iin);
+    assert_eq!(merged.phone, f.second.phone);
+    assert_eq!((merged.contacts.len(), merged.addresses.len()), (4, 4));
+    assert_eq!(merged.tags, strings(&["vip", "wholesale", "export"]));
+
+    repo.merge(
+        &merged,
+        f.primary.version,
+        &[(f.first.id, f.first.version), (f.second.id, f.second.version)],
+    )
+    .await
+    .unwrap();
+
+    // The primary is the merged customer, holding the duplicates' children under their ids.
+    assert_eq!(get(&repo, &f.primary).await, Some(merged.clone()));
+    let ids = |customers: &[&Customer]| {
+        let mut ids: Vec<Uuid> = customers
+            .iter()
+            .flat_map(|c| c.contacts.iter().map(|x| x.id.into_uuid()))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let stored = get(&repo, &f.primary).await.unwrap();
+    assert_eq!(ids(&[&stored]), ids(&[&f.primary, &f.first, &f.second]));
+    let address_ids = |customers: &[&Customer]| {
+        let mut ids: Vec<Uuid> = customers
+            .iter()
+            .flat_map(|c| c.addresses.iter().map(|x| x.id.into_uuid()))
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(address_ids(&[&stored]), address_ids(&[&f.primary, &f.first, &f.second]));
+    assert_eq!(
+        children(&repo, f.primary.id).await,
         vec![
-            ("customer_contacts", 2),
-            ("customer_addresses", 2),
-            ("customer_tags", 2),
-            ("customer_notes", 1)
+            ("customer_contacts", 4),
+            ("customer_addresses", 4),
+            ("customer_tags", 3),
+            ("customer_notes", 6)
         ]
     );
 
-    assert!(repo.delete(scope, doomed.id).await.unwrap());
-    assert_eq!(get(&repo, &doomed).await, None);
-    assert_eq!(children(&repo, doomed.id).await, no_children());
-    let page = repo.search(scope, &query(CustomerFilter::default())).await.unwrap();
-    assert_eq!(page.total, 1);
-    assert_eq!(page.items, vec![neighbour.clone()]);
-    assert_eq!(names(&repo, scope, search_filter("альфа")).await, Vec::<String>::new());
-    let city = CustomerFilter {
-        city: Some("астана".into()),
-        ..CustomerFilter::default()
-    };
-    assert_eq!(names(&repo, scope, city).await, Vec::<String>::new());
+    // Every note now belongs to the primary, newest first.
+    let mut expected_notes: Vec<CustomerNote> = f
+        .notes
+        .iter()
+        .map(|n| CustomerNote {
+            customer_id: f.primary.id,
+            ..n.clone()
+        })
+        .collect();
+    expected_notes.sort_by_key(|n| std::cmp::Reverse(n.created_at));
+    assert_eq!(notes_of(&repo, scope, f.primary.id).await, Some(expected_notes.clone()));
+    for n in &f.notes {
+        assert!(repo.get_note(scope, f.primary.id, n.id).await.unwrap().is_some());
+    }
+
+    // The duplicates are gone for good, with all their rows.
+    for duplicate in [&f.first, &f.second] {
+        assert_eq!(get(&repo, duplicate).await, None);
+        assert_eq!(get_deleted(&repo, duplicate).await, None);
+        assert_eq!(customer_rows(&repo, duplicate.id).await, 0);
+        assert_eq!(children(&repo, duplicate.id).await, no_children());
+        assert_eq!(notes_of(&repo, scope, duplicate.id).await, None);
+    }
+    assert_eq!(count_all(&repo, "customers").await, 1);
+
+    // Reads reflect the merged customer: tags, cities, text and unique values.
+    let name = "ТОО «Альфа»";
+    for tag in ["vip", "wholesale", "export"] {
+        assert_eq!(names(&repo, scope, tag_filter(tag)).await, [name], "tag {tag}");
+    }
+    for city in ["алматы", "астана", "шымкент", "караганда"] {
+        assert_eq!(names(&repo, scope, city_filter(city)).await, [name], "city {city}");
+    }
+    assert_eq!(names(&repo, scope, search_filter(&bin(121))).await, [name]);
+    assert_eq!(names(&repo, scope, search_filter("7015550000")).await, [name]);
     assert_eq!(
-        repo.find_by_unique(scope.organization_id, UniqueField::Email, "info@alpha.kz")
+        names(&repo, scope, search_filter("trade@alfa")).await,
+        Vec::<String>::new()
+    );
+    let org = scope.organization_id;
+    assert_eq!(
+        repo.find_by_unique(org, UniqueField::Bin, &bin(121)).await.unwrap(),
+        Some((scope, f.primary.id))
+    );
+    assert_eq!(
+        repo.find_by_unique(org, UniqueField::Iin, &iin(100)).await.unwrap(),
+        Some((scope, f.primary.id))
+    );
+    assert_eq!(
+        repo.find_by_unique(org, UniqueField::Email, "office@alfa.kz")
             .await
             .unwrap(),
         None
     );
+    let probe = DuplicateProbe {
+        bin: Some(bin(121)),
+        ..DuplicateProbe::default()
+    };
+    assert_eq!(
+        repo.duplicate_candidates(scope, &probe, 10).await.unwrap(),
+        vec![merged.clone()]
+    );
 
-    // The neighbour kept everything.
-    assert_eq!(get(&repo, &neighbour).await, Some(neighbour.clone()));
-    assert_eq!(count_rows(&repo, "customer_notes", neighbour.id).await, 1);
-
-    // Deleting again finds nothing; the e-mail is free again.
-    assert!(!repo.delete(scope, doomed.id).await.unwrap());
-    let reborn = build(scope, company("ТОО Альфа", "info@alpha.kz"));
-    insert(&repo, &reborn).await;
-    assert_eq!(get(&repo, &reborn).await, Some(reborn));
+    // The duplicates' e-mails are free, and the merged customer takes its next update.
+    insert(&repo, &build(scope, company("Alfa LLP", "office@alfa.kz"))).await;
+    let mut next = next_version(&merged, 1);
+    next.contacts.truncate(1);
+    repo.update(&next, merged.version, true, false).await.unwrap();
+    assert_eq!(get(&repo, &f.primary).await, Some(next));
 }
 
-async fn delete_of_a_missing_or_foreign_customer_returns_false(repo: SeaRepository) {
+/// What a failed merge must have left as it was.
+struct Unchanged<'a> {
+    before: &'a Dump,
+    live: Vec<&'a Customer>,
+    deleted: (&'a Customer, OffsetDateTime),
+    notes: Vec<(&'a Customer, usize)>,
+    holder_of_bin: &'a Customer,
+}
+
+async fn assert_unchanged(repo: &SeaRepository, what: &str, expected: Unchanged<'_>) {
+    assert_eq!(&dump(repo).await, expected.before, "{what}");
+    for customer in &expected.live {
+        assert_eq!(
+            get(repo, customer).await.as_ref(),
+            Some(*customer),
+            "{what}: {}",
+            customer.name
+        );
+    }
+    let (deleted, at) = expected.deleted;
+    assert_eq!(get_deleted(repo, deleted).await, Some((deleted.clone(), at)), "{what}");
+    for (customer, count) in &expected.notes {
+        let notes = notes_of(repo, customer.scope(), customer.id).await.unwrap();
+        assert_eq!(notes.len(), *count, "{what}: notes of {}", customer.name);
+        assert!(notes.iter().all(|n| n.customer_id == customer.id), "{what}");
+    }
+    let holder = expected.holder_of_bin;
+    let scope = holder.scope();
+    assert_eq!(
+        names(repo, scope, tag_filter("wholesale")).await,
+        std::slice::from_ref(&holder.name),
+        "{what}"
+    );
+    let bin = holder.bin.as_ref().unwrap().as_str();
+    assert_eq!(
+        repo.find_by_unique(scope.organization_id, UniqueField::Bin, bin)
+            .await
+            .unwrap(),
+        Some((scope, holder.id)),
+        "{what}"
+    );
+}
+
+/// A merge that fails anywhere changes nothing: in particular when the primary's write fails
+/// after the duplicates were already removed in the transaction.
+async fn merge_that_fails_changes_nothing(repo: SeaRepository) {
+    let f = merge_fixture(&repo).await;
+    let scope = f.scope;
+    // Both the primary and the second duplicate moved on to version 2 since.
+    let mut primary = next_version(&f.primary, 1);
+    primary.name = "ТОО «Альфа» (2)".into();
+    repo.update(&primary, 1, false, false).await.unwrap();
+    let mut second = next_version(&f.second, 1);
+    second.industry = Some("Retail".into());
+    repo.update(&second, 1, false, false).await.unwrap();
+    let first = f.first.clone();
+    // A customer already deleted, one of another workspace and a holder of a BIN.
+    let deleted = rich(scope, "Deleted LLP", "deleted@alfa.kz", "deleted");
+    insert(&repo, &deleted).await;
+    soft_delete(&repo, &deleted, T0 + Duration::days(1)).await;
+    let foreign = rich(
+        Scope::new(scope.organization_id, WorkspaceId::new()),
+        "Foreign LLP",
+        "foreign@alfa.kz",
+        "foreign",
+    );
+    insert(&repo, &foreign).await;
+    let holder = build(
+        scope,
+        CustomerDraft {
+            bin: Some(bin(122)),
+            ..company("Holder LLP", "holder@alfa.kz")
+        },
+    );
+    insert(&repo, &holder).await;
+
+    let now = T0 + Duration::days(2);
+    let merged = merge(&primary, &[first.clone(), second.clone()], UserId::new(), now);
+    let before = dump(&repo).await;
+    let unchanged = |what: &'static str| {
+        let expected = Unchanged {
+            before: &before,
+            live: vec![&primary, &first, &second, &foreign, &holder],
+            deleted: (&deleted, T0 + Duration::days(1)),
+            notes: vec![(&primary, 1), (&first, 2), (&second, 3)],
+            holder_of_bin: &first,
+        };
+        assert_unchanged(&repo, what, expected)
+    };
+
+    // Stale versions: of a duplicate (the first is removed before the second's check fails),
+    // of the primary (both duplicates are removed before the primary's write fails), and a
+    // primary version from the future.
+    let stale = [
+        ("stale second duplicate", 2, [(first.id, 1), (second.id, 1)]),
+        ("stale first duplicate", 2, [(first.id, 0), (second.id, 2)]),
+        ("stale primary", 1, [(first.id, 1), (second.id, 2)]),
+        ("primary from the future", 3, [(first.id, 1), (second.id, 2)]),
+    ];
+    for (what, expected_version, duplicates) in stale {
+        assert_conflict(repo.merge(&merged, expected_version, &duplicates).await, what);
+        unchanged(what).await;
+    }
+
+    // A duplicate that is missing, deleted or in another workspace. The port allows
+    // NotFound ("any is gone") or VersionConflict; this adapter answers VersionConflict
+    // (a missing row and a stale version look the same to its conditional DELETE), and the
+    // service reloads and reports NotFound then.
+    for (what, id) in [
+        ("missing duplicate", CustomerId::new()),
+        ("deleted duplicate", deleted.id),
+        ("duplicate of another workspace", foreign.id),
+    ] {
+        match repo.merge(&merged, 2, &[(first.id, 1), (id, 1), (second.id, 2)]).await {
+            Err(RepositoryError::VersionConflict | RepositoryError::NotFound) => {}
+            other => panic!("{what}: expected VersionConflict or NotFound, got {other:?}"),
+        }
+        unchanged(what).await;
+    }
+
+    // The merged customer would take a BIN another live customer holds.
+    let mut taken = merged.clone();
+    taken.bin = holder.bin.clone();
+    assert_duplicate(
+        repo.merge(&taken, 2, &[(first.id, 1), (second.id, 2)]).await,
+        UniqueField::Bin,
+    );
+    unchanged("taken BIN").await;
+
+    // The primary is gone (deleted meanwhile): NotFound, the duplicates stay.
+    soft_delete(&repo, &primary, T0 + Duration::days(3)).await;
+    let before_deleted_primary = dump(&repo).await;
+    assert_not_found(
+        repo.merge(&merged, 2, &[(first.id, 1), (second.id, 2)]).await,
+        "deleted primary",
+    );
+    assert_eq!(dump(&repo).await, before_deleted_primary);
+    assert_eq!(get(&repo, &first).await, Some(first.clone()));
+    assert_eq!(get(&repo, &second).await, Some(second.clone()));
+    assert_eq!(notes_of(&repo, scope, first.id).await.map(|n| n.len()), Some(2));
+
+    // After all that, the right versions merge.
+    repo.restore(&restored(&primary, T0 + Duration::days(4))).await.unwrap();
+    let current = get(&repo, &primary).await.unwrap();
+    let merged = merge(&current, &[first.clone(), second.clone()], UserId::new(), now);
+    repo.merge(&merged, current.version, &[(first.id, 1), (second.id, 2)])
+        .await
+        .unwrap();
+    assert_eq!(get(&repo, &primary).await, Some(merged));
+    assert_eq!(notes_of(&repo, scope, primary.id).await.map(|n| n.len()), Some(6));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6d. Duplicate candidates
+// ---------------------------------------------------------------------------------------------
+
+fn sorted_ids(customers: &[Customer]) -> Vec<CustomerId> {
+    let mut ids: Vec<_> = customers.iter().map(|c| c.id).collect();
+    ids.sort();
+    ids
+}
+
+async fn duplicate_candidates_match_each_key_within_the_scope(repo: SeaRepository) {
+    let org = OrganizationId::new();
+    let scope = Scope::new(org, WorkspaceId::new());
+    let sibling = Scope::new(org, WorkspaceId::new());
+    let stranger = Scope::new(OrganizationId::new(), scope.workspace_id);
+    // The keys this story relies on (see `lifecycle::names`).
+    assert_eq!(match_key("ТОО «Альфа»"), "alfa");
+    assert_eq!(match_tokens("Alfa LLP"), ["alfa"]);
+    assert_eq!(match_key("Gamma LLP"), "gama");
+    assert_eq!(match_key("Бета Строй"), "betastroi");
+    assert_eq!(match_tokens("Строй Гамма"), ["stroi", "gama"]);
+    assert_eq!(match_tokens("Kazakhtelecom"), [match_key("АО «Казахтелеком»")]);
+
+    let alfa = build_at(
+        scope,
+        CustomerDraft {
+            phone: Some("+77011234567".into()),
+            contacts: vec![full_contact("Асет", "aset@alfa.kz", "+77011111111", true)],
+            addresses: vec![full_address(AddressType::Billing, "Алматы", "050000", true)],
+            ..company("ТОО «Альфа»", "info@alfa.kz")
+        },
+        T0,
+    );
+    let berik = build_at(
+        scope,
+        CustomerDraft {
+            iin: Some(iin(110)),
+            ..individual("Берик Сейткали", "berik@mail.kz")
+        },
+        T0 + Duration::seconds(1),
+    );
+    let gamma = build_at(
+        scope,
+        CustomerDraft {
+            bin: Some(bin(110)),
+            ..company("Gamma LLP", "sales@gamma.kz")
+        },
+        T0 + Duration::seconds(2),
+    );
+    let beta = build_at(scope, company("Бета Строй", "beta@stroi.kz"), T0 + Duration::seconds(3));
+    let telecom = build_at(
+        scope,
+        company("АО «Казахтелеком»", "info@telecom.kz"),
+        T0 + Duration::seconds(3) + Duration::microseconds(1),
+    );
+    // Look-alikes that must never be returned: deleted, or of another scope.
+    let deleted = build_at(
+        scope,
+        CustomerDraft {
+            phone: Some("+77011234567".into()),
+            iin: Some(iin(111)),
+            bin: Some(bin(111)),
+            ..company("Alfa Group", "deleted@alfa.kz")
+        },
+        T0 + Duration::seconds(4),
+    );
+    let in_sibling = build_at(
+        sibling,
+        CustomerDraft {
+            phone: Some("+77011234567".into()),
+            iin: Some(iin(112)),
+            ..company("Alpha", "sibling@alfa.kz")
+        },
+        T0 + Duration::seconds(5),
+    );
+    let in_stranger = build_at(
+        stranger,
+        CustomerDraft {
+            phone: Some("+77011234567".into()),
+            iin: Some(iin(110)),
+            bin: Some(bin(110)),
+            ..company("ТОО Альфа", "info@alfa.kz")
+        },
+        T0 + Duration::seconds(6),
+    );
+    for customer in [
+        &alfa,
+        &berik,
+        &gamma,
+        &beta,
+        &telecom,
+        &deleted,
+        &in_sibling,
+        &in_stranger,
+    ] {
+        insert(&repo, customer).await;
+    }
+    soft_delete(&repo, &deleted, T0 + Duration::days(1)).await;
+
+    let probe = |build: fn(&mut DuplicateProbe)| {
+        let mut probe = DuplicateProbe::default();
+        build(&mut probe);
+        probe
+    };
+    let cases: Vec<(&str, DuplicateProbe, Vec<&Customer>)> = vec![
+        ("email", probe(|p| p.email = Some("info@alfa.kz".into())), vec![&alfa]),
+        ("phone", probe(|p| p.phone = Some("+77011234567".into())), vec![&alfa]),
+        ("iin", probe(|p| p.iin = Some(iin(110))), vec![&berik]),
+        ("bin", probe(|p| p.bin = Some(bin(110))), vec![&gamma]),
+        (
+            "name token of Alfa LLP",
+            probe(|p| p.name_tokens = match_tokens("Alfa LLP")),
+            vec![&alfa],
+        ),
+        (
+            "name tokens of Строй Гамма",
+            probe(|p| p.name_tokens = match_tokens("Строй Гамма")),
+            vec![&gamma, &beta],
+        ),
+        (
+            "name in the other script",
+            probe(|p| p.name_tokens = match_tokens("Kazakhtelecom")),
+            vec![&telecom],
+        ),
+        (
+            "several keys of one customer give it once",
+            probe(|p| {
+                p.email = Some("info@alfa.kz".into());
+                p.phone = Some("+77011234567".into());
+                p.name_tokens = vec!["alfa".into()];
+            }),
+            vec![&alfa],
+        ),
+        (
+            "keys of different customers",
+            probe(|p| {
+                p.email = Some("info@alfa.kz".into());
+                p.iin = Some(iin(110));
+                p.bin = Some(bin(110));
+            }),
+            vec![&alfa, &berik, &gamma],
+        ),
+        // Values only a deleted customer or another scope holds.
+        ("deleted iin", probe(|p| p.iin = Some(iin(111))), vec![]),
+        ("deleted bin", probe(|p| p.bin = Some(bin(111))), vec![]),
+        (
+            "deleted email",
+            probe(|p| p.email = Some("deleted@alfa.kz".into())),
+            vec![],
+        ),
+        ("group", probe(|p| p.name_tokens = vec!["group".into()]), vec![]),
+        ("sibling iin", probe(|p| p.iin = Some(iin(112))), vec![]),
+        (
+            "sibling email",
+            probe(|p| p.email = Some("sibling@alfa.kz".into())),
+            vec![],
+        ),
+        // Misses and wildcards taken literally.
+        ("other phone", probe(|p| p.phone = Some("+77019999999".into())), vec![]),
+        ("percent", probe(|p| p.name_tokens = vec!["%".into()]), vec![]),
+        ("underscore", probe(|p| p.name_tokens = vec!["_".into()]), vec![]),
+        // Nothing to look for finds nothing.
+        ("empty probe", DuplicateProbe::default(), vec![]),
+    ];
+    for (what, probe, expected) in cases {
+        let found = repo.duplicate_candidates(scope, &probe, 50).await.unwrap();
+        let expected: Vec<Customer> = expected.into_iter().cloned().collect();
+        assert_eq!(sorted_ids(&found), sorted_ids(&expected), "{what}");
+        // Candidates come whole, with contacts and addresses.
+        for candidate in &found {
+            let original = expected.iter().find(|c| c.id == candidate.id).unwrap();
+            assert_eq!(candidate, original, "{what}");
+        }
+    }
+    // The other scopes see their own customers.
+    let phone = probe(|p| p.phone = Some("+77011234567".into()));
+    assert_eq!(
+        repo.duplicate_candidates(sibling, &phone, 50).await.unwrap(),
+        vec![in_sibling.clone()]
+    );
+    assert_eq!(
+        repo.duplicate_candidates(stranger, &phone, 50).await.unwrap(),
+        vec![in_stranger.clone()]
+    );
+
+    // The limit holds.
+    let mut alfas = vec![alfa.clone()];
+    for n in 0..5 {
+        let customer = build_at(
+            scope,
+            company(&format!("Альфа {n}"), &format!("alfa{n}@alfa.kz")),
+            T0 + Duration::seconds(10 + n),
+        );
+        insert(&repo, &customer).await;
+        alfas.push(customer);
+    }
+    let by_name = probe(|p| p.name_tokens = vec!["alfa".into()]);
+    assert_eq!(
+        sorted_ids(&repo.duplicate_candidates(scope, &by_name, 50).await.unwrap()),
+        sorted_ids(&alfas)
+    );
+    for limit in [0, 1, 3, 6] {
+        let found = repo.duplicate_candidates(scope, &by_name, limit).await.unwrap();
+        assert_eq!(found.len(), limit as usize, "limit {limit}");
+        let ids: HashSet<_> = found.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), found.len(), "limit {limit}: repeated candidates");
+        assert!(
+            found.iter().all(|c| alfas.iter().any(|a| a.id == c.id)),
+            "limit {limit}"
+        );
+    }
+
+    // The limit applies to exact and similar matches separately: similar names never crowd
+    // an exact match out.
+    let mixed = probe(|p| {
+        p.email = Some("berik@mail.kz".into());
+        p.bin = Some(bin(110));
+        p.name_tokens = vec!["alfa".into()];
+    });
+    for (limit, exact) in [(2, 2), (1, 1)] {
+        let found = repo.duplicate_candidates(scope, &mixed, limit).await.unwrap();
+        let exact_found = found.iter().filter(|c| c.id == berik.id || c.id == gamma.id).count();
+        let similar_found = found.iter().filter(|c| alfas.iter().any(|a| a.id == c.id)).count();
+        assert_eq!(
+            (exact_found, similar_found, found.len()),
+            (exact, limit as usize, exact + limit as usize),
+            "limit {limit}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6e. Notes
+// ---------------------------------------------------------------------------------------------
+
+async fn notes_are_added_listed_newest_first_paged_updated_and_deleted(repo: SeaRepository) {
     let scope = new_scope();
-    let customer = stored_customer(&repo, scope).await;
-    assert!(!repo.delete(scope, CustomerId::new()).await.unwrap());
+    let customer = rich(scope, "ТОО Альфа", "info@alpha.kz", "alpha");
+    let other = rich(scope, "ТОО Бета", "info@beta.kz", "beta");
+    insert(&repo, &customer).await;
+    insert(&repo, &other).await;
+    assert_eq!(
+        repo.list_notes(scope, customer.id, 1, 10).await.unwrap(),
+        Some(Page {
+            items: Vec::new(),
+            total: 0,
+            page: 1,
+            limit: 10
+        })
+    );
+
+    // Written out of time order; each at a distinct microsecond.
+    let offsets = [3, 0, 4, 1, 2];
+    let mut notes = Vec::new();
+    for (i, offset) in offsets.iter().enumerate() {
+        let at = T0 + Duration::microseconds(*offset);
+        notes.push(add_note(&repo, scope, customer.id, &format!("Заметка «{i}»"), at).await);
+    }
+    let foreign_note = add_note(&repo, scope, other.id, "Чужая", T0 + Duration::days(1)).await;
+    let mut newest_first = notes.clone();
+    newest_first.sort_by_key(|n| std::cmp::Reverse(n.created_at));
+
+    let id = customer.id;
+    let list = |page: u32, limit: u32| {
+        let repo = repo.clone();
+        async move { repo.list_notes(scope, id, page, limit).await.unwrap().unwrap() }
+    };
+    let all = list(1, 100).await;
+    assert_eq!((all.total, all.page, all.limit), (5, 1, 100));
+    assert_eq!(all.items, newest_first);
+    for (page, expected) in [
+        (1, &newest_first[0..2]),
+        (2, &newest_first[2..4]),
+        (3, &newest_first[4..5]),
+    ] {
+        let got = list(page, 2).await;
+        assert_eq!(
+            (got.total, got.page, got.limit, got.pages()),
+            (5, page, 2, 3),
+            "page {page}"
+        );
+        assert_eq!(got.items, expected, "page {page}");
+    }
+    assert_eq!(list(4, 2).await.items, Vec::<CustomerNote>::new());
+    assert_eq!(list(4, 2).await.total, 5);
+
+    // get: by customer and note, both must match.
+    for n in &notes {
+        assert_eq!(repo.get_note(scope, customer.id, n.id).await.unwrap().as_ref(), Some(n));
+        assert_eq!(repo.get_note(scope, other.id, n.id).await.unwrap(), None);
+    }
+    assert_eq!(repo.get_note(scope, customer.id, foreign_note.id).await.unwrap(), None);
+    assert_eq!(repo.get_note(scope, customer.id, NoteId::new()).await.unwrap(), None);
+
+    // update: body and updated_at change, the rest stays.
+    let mut edited = notes[1].clone();
+    edited.body = "Исправлено: перезвонить в 15:00".into();
+    edited.updated_at = T0 + Duration::hours(2) + Duration::microseconds(5);
+    repo.update_note(scope, &edited).await.unwrap();
+    let stored = repo.get_note(scope, customer.id, edited.id).await.unwrap().unwrap();
+    assert_eq!(stored, edited);
+    assert_eq!(stored.created_at, notes[1].created_at);
+    // Listing order is by creation, not by update.
+    assert_eq!(
+        list(1, 100).await.items.iter().map(|n| n.id).collect::<Vec<_>>(),
+        newest_first.iter().map(|n| n.id).collect::<Vec<_>>()
+    );
+    // A note updated under the wrong customer, or a missing note, is not found.
+    let mut misplaced = edited.clone();
+    misplaced.customer_id = other.id;
+    misplaced.body = "Не туда".into();
+    assert_not_found(repo.update_note(scope, &misplaced).await, "misplaced");
+    assert_not_found(
+        repo.update_note(scope, &note_at(customer.id, "Нет такой", T0)).await,
+        "missing note",
+    );
+    assert_eq!(
+        repo.get_note(scope, customer.id, edited.id).await.unwrap(),
+        Some(edited.clone())
+    );
+
+    // delete: once true, then false; the other customer's notes stay.
+    assert!(!repo.delete_note(scope, other.id, notes[0].id).await.unwrap());
+    assert!(repo.delete_note(scope, customer.id, notes[0].id).await.unwrap());
+    assert!(!repo.delete_note(scope, customer.id, notes[0].id).await.unwrap());
+    assert_eq!(repo.get_note(scope, customer.id, notes[0].id).await.unwrap(), None);
+    let left = list(1, 100).await;
+    assert_eq!(left.total, 4);
+    assert!(left.items.iter().all(|n| n.id != notes[0].id));
+    assert_eq!(notes_of(&repo, scope, other.id).await, Some(vec![foreign_note]));
+    assert_eq!(count_rows(&repo, "customer_notes", customer.id).await, 4);
+}
+
+async fn note_calls_for_a_foreign_missing_or_deleted_customer_are_not_found(repo: SeaRepository) {
+    let scope = new_scope();
+    let customer = rich(scope, "ТОО Альфа", "info@alpha.kz", "alpha");
+    insert(&repo, &customer).await;
+    let kept = add_note(&repo, scope, customer.id, "Исходная", T0).await;
+
+    // Every call that does not find its customer: nothing written, the kept note unchanged.
+    let check = |scope: Scope, customer_id: CustomerId, what: String| {
+        let repo = repo.clone();
+        let kept = kept.clone();
+        async move {
+            assert_not_found(
+                repo.add_note(scope, &note_at(customer_id, "Лишняя", T0)).await,
+                &format!("{what}: add"),
+            );
+            assert_eq!(
+                repo.list_notes(scope, customer_id, 1, 10).await.unwrap(),
+                None,
+                "{what}: list"
+            );
+            assert_eq!(
+                repo.get_note(scope, customer_id, kept.id).await.unwrap(),
+                None,
+                "{what}: get"
+            );
+            let mut edited = kept.clone();
+            edited.customer_id = customer_id;
+            edited.body = "Изменена".into();
+            edited.updated_at = T0 + Duration::days(1);
+            assert_not_found(repo.update_note(scope, &edited).await, &format!("{what}: update"));
+            assert!(
+                !repo.delete_note(scope, customer_id, kept.id).await.unwrap(),
+                "{what}: delete"
+            );
+            assert_eq!(count_all(&repo, "customer_notes").await, 1, "{what}");
+            assert_eq!(count_rows(&repo, "customer_notes", kept.customer_id).await, 1, "{what}");
+        }
+    };
     for foreign in [
         Scope::new(scope.organization_id, WorkspaceId::new()),
         Scope::new(OrganizationId::new(), scope.workspace_id),
         new_scope(),
     ] {
-        assert!(!repo.delete(foreign, customer.id).await.unwrap(), "{foreign:?}");
-        assert_eq!(get(&repo, &customer).await, Some(customer.clone()), "{foreign:?}");
+        check(foreign, customer.id, format!("{foreign:?}")).await;
     }
+    check(scope, CustomerId::new(), "missing customer".into()).await;
+    assert_eq!(notes_of(&repo, scope, customer.id).await, Some(vec![kept.clone()]));
+
+    // A deleted customer: its notes are hidden, kept, and come back on restore.
+    soft_delete(&repo, &customer, T0 + Duration::days(1)).await;
+    check(scope, customer.id, "deleted customer".into()).await;
+    repo.restore(&restored(&customer, T0 + Duration::days(2)))
+        .await
+        .unwrap();
+    assert_eq!(notes_of(&repo, scope, customer.id).await, Some(vec![kept.clone()]));
     assert_eq!(
-        children(&repo, customer.id).await,
-        vec![
-            ("customer_contacts", 2),
-            ("customer_addresses", 2),
-            ("customer_tags", 2),
-            ("customer_notes", 0)
-        ]
+        repo.get_note(scope, customer.id, kept.id).await.unwrap(),
+        Some(kept.clone())
+    );
+    let later = add_note(
+        &repo,
+        scope,
+        customer.id,
+        "После восстановления",
+        T0 + Duration::days(3),
+    )
+    .await;
+    assert_eq!(notes_of(&repo, scope, customer.id).await, Some(vec![later, kept]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6f. Interleavings and upgrades
+// ---------------------------------------------------------------------------------------------
+
+/// Row locks held by a transaction of the test, to stop an adapter call halfway: the call
+/// waits on its first statement that touches a locked row. Only on PostgreSQL: SQLite runs
+/// one writer at a time (`BEGIN IMMEDIATE`), so these interleavings cannot happen there and
+/// the story runs its calls concurrently without locks.
+struct RowLocks(Option<DatabaseTransaction>);
+
+async fn lock_rows(repo: &SeaRepository, table: &str, customer: CustomerId) -> RowLocks {
+    if repo.connection().get_database_backend() != DbBackend::Postgres {
+        return RowLocks(None);
+    }
+    let txn = repo.connection().begin().await.unwrap();
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!("SELECT 1 AS one FROM {table} WHERE customer_id = $1 FOR UPDATE"),
+        [Value::Uuid(Some(customer.into_uuid()))],
+    );
+    assert!(
+        !txn.query_all_raw(statement).await.unwrap().is_empty(),
+        "nothing to lock in {table}"
+    );
+    RowLocks(Some(txn))
+}
+
+impl RowLocks {
+    async fn release(self) {
+        if let Some(txn) = self.0 {
+            txn.commit().await.unwrap();
+        }
+    }
+}
+
+/// Waits until `sessions` sessions of the database wait for a lock, or every task in
+/// `finished` is done (PostgreSQL only; SQLite needs no waiting).
+async fn wait_for_lock_waiters<T>(repo: &SeaRepository, sessions: i64, finished: &[&tokio::task::JoinHandle<T>]) {
+    if repo.connection().get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let statement = Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock'",
+    );
+    for _ in 0..1000 {
+        if finished.iter().all(|task| task.is_finished()) {
+            return;
+        }
+        let row = repo
+            .connection()
+            .query_one_raw(statement.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        if row.try_get::<i64>("", "n").unwrap() >= sessions {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no call came to wait for the test's row locks");
+}
+
+/// A note added to a duplicate while the merge runs either ends up under the primary or is
+/// refused; it must never be accepted and then lost.
+async fn merge_keeps_a_note_added_to_a_duplicate_meanwhile(repo: SeaRepository) {
+    let f = merge_fixture(&repo).await;
+    let scope = f.scope;
+    let merged = merge(
+        &f.primary,
+        &[f.first.clone(), f.second.clone()],
+        UserId::new(),
+        T0 + Duration::days(1),
+    );
+    let duplicates = [(f.first.id, f.first.version), (f.second.id, f.second.version)];
+
+    // The merge stops after moving the first duplicate's notes, before deleting its contacts.
+    let locks = lock_rows(&repo, "customer_contacts", f.first.id).await;
+    let merging = {
+        let (repo, merged) = (repo.clone(), merged.clone());
+        tokio::spawn(async move { repo.merge(&merged, 1, &duplicates).await })
+    };
+    wait_for_lock_waiters(&repo, 1, &[&merging]).await;
+    let late = note_at(f.first.id, "Добавлена во время слияния", T0 + Duration::hours(5));
+    let adding = {
+        let (repo, late) = (repo.clone(), late.clone());
+        tokio::spawn(async move { repo.add_note(scope, &late).await })
+    };
+    wait_for_lock_waiters(&repo, 2, &[&adding]).await;
+    locks.release().await;
+    merging.await.unwrap().unwrap();
+    let added = adding.await.unwrap();
+
+    assert_eq!(get(&repo, &f.primary).await, Some(merged));
+    assert_eq!(customer_rows(&repo, f.first.id).await, 0);
+    match added {
+        Ok(()) => {
+            let moved = CustomerNote {
+                customer_id: f.primary.id,
+                ..late.clone()
+            };
+            assert_eq!(
+                repo.get_note(scope, f.primary.id, late.id).await.unwrap(),
+                Some(moved),
+                "add_note succeeded but the note is gone"
+            );
+            assert_eq!(count_rows(&repo, "customer_notes", f.primary.id).await, 7);
+        }
+        Err(RepositoryError::NotFound) => {
+            assert_eq!(count_where(&repo, "customer_notes", "id", late.id.into_uuid()).await, 0);
+            assert_eq!(count_rows(&repo, "customer_notes", f.primary.id).await, 6);
+        }
+        Err(other) => panic!("add_note during the merge: expected Ok or NotFound, got {other:?}"),
+    }
+}
+
+/// A restore racing the purge of the same customer: either the restore wins and the customer
+/// is back whole, or the purge wins and nothing of it is left.
+async fn restore_racing_purge_keeps_the_customer_whole_or_removes_it_whole(repo: SeaRepository) {
+    let scope = new_scope();
+    let customer = rich(scope, "ТОО Альфа", "info@alpha.kz", "alpha");
+    insert(&repo, &customer).await;
+    let note = add_note(&repo, scope, customer.id, "Заметка", T0).await;
+    let cut = T0 + Duration::days(30);
+    soft_delete(&repo, &customer, cut - Duration::days(1)).await;
+
+    // The purge stops after removing contacts and addresses, before the tags.
+    let locks = lock_rows(&repo, "customer_tags", customer.id).await;
+    let purging = {
+        let repo = repo.clone();
+        tokio::spawn(async move { repo.purge(cut).await })
+    };
+    wait_for_lock_waiters(&repo, 1, &[&purging]).await;
+    let back = restored(&customer, cut + Duration::hours(1));
+    let restoring = {
+        let (repo, back) = (repo.clone(), back.clone());
+        tokio::spawn(async move { repo.restore(&back).await })
+    };
+    wait_for_lock_waiters(&repo, 2, &[&restoring]).await;
+    locks.release().await;
+    let purged = purging.await.unwrap().unwrap();
+    let restore = restoring.await.unwrap();
+
+    match restore {
+        Ok(()) => {
+            assert_eq!(purged, 0, "restored, yet counted as purged");
+            assert_eq!(get(&repo, &customer).await, Some(back), "restored without its children");
+            assert_eq!(children(&repo, customer.id).await, children_of_rich(1));
+            assert_eq!(notes_of(&repo, scope, customer.id).await, Some(vec![note]));
+        }
+        Err(RepositoryError::NotFound) => {
+            assert_eq!(purged, 1);
+            assert_eq!(customer_rows(&repo, customer.id).await, 0);
+            assert_eq!(children(&repo, customer.id).await, no_children());
+        }
+        Err(other) => panic!("restore during the purge: expected Ok or NotFound, got {other:?}"),
+    }
+}
+
+/// Customers stored before the lifecycle migration (migration 2) are found as duplicates by
+/// name like those stored after it: rolls migration 2 back and applies it again over a
+/// stored customer.
+async fn customers_stored_before_the_lifecycle_migration_are_found_by_name(repo: SeaRepository) {
+    use customers_migrations::{Migrator, MigratorTrait};
+
+    let scope = new_scope();
+    let customer = rich(scope, "ТОО «Альфа»", "info@alfa.kz", "alfa");
+    insert(&repo, &customer).await;
+    Migrator::down(repo.connection(), Some(1)).await.unwrap();
+    Migrator::up(repo.connection(), None).await.unwrap();
+    assert_eq!(get(&repo, &customer).await, Some(customer.clone()));
+
+    let probe = DuplicateProbe {
+        name_tokens: match_tokens("Alfa LLP"),
+        ..DuplicateProbe::default()
+    };
+    assert_eq!(
+        repo.duplicate_candidates(scope, &probe, 10).await.unwrap(),
+        vec![customer.clone()]
     );
 }
 

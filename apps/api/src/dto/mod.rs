@@ -262,12 +262,12 @@ pub struct CreateCustomerRequest {
     pub phone: Option<String>,
     /// IIN: 12 digits with a valid birth date, century digit and control digit. Allowed on both
     /// types (a sole proprietor is a COMPANY with the owner's IIN). Unique in the organization.
-    #[oai(validator(pattern = r"^\d{12}$"))]
+    #[oai(validator(pattern = r"^[0-9]{12}$"))]
     #[serde(default)]
     pub iin: Option<String>,
     /// BIN: 12 digits (registration YYMM, entity type 4/5/6, attribute 0–3, control digit);
     /// COMPANY only. Unique in the organization.
-    #[oai(validator(pattern = r"^\d{12}$"))]
+    #[oai(validator(pattern = r"^[0-9]{12}$"))]
     #[serde(default)]
     pub bin: Option<String>,
     /// Registered company name.
@@ -361,11 +361,11 @@ pub struct UpdateCustomerRequest {
     #[serde(default)]
     pub phone: MaybeUndefined<String>,
     /// IIN, or null to clear.
-    #[oai(validator(pattern = r"^\d{12}$"))]
+    #[oai(validator(pattern = r"^[0-9]{12}$"))]
     #[serde(default)]
     pub iin: MaybeUndefined<String>,
     /// BIN, or null to clear.
-    #[oai(validator(pattern = r"^\d{12}$"))]
+    #[oai(validator(pattern = r"^[0-9]{12}$"))]
     #[serde(default)]
     pub bin: MaybeUndefined<String>,
     /// Company name, or null to clear.

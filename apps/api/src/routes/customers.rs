@@ -72,6 +72,9 @@ enum CreatedResponse {
         /// URL of the new customer.
         #[oai(header = "Location")]
         String,
+        /// The customer's version.
+        #[oai(header = "ETag")]
+        String,
     ),
 }
 
@@ -263,7 +266,8 @@ impl CustomersApi {
             .map_err(crate::problem::ApiError::from)?;
         let customer = self.service.create(scope, auth.0.user(), command).await?;
         let location = format!("/api/v1/workspaces/{}/customers/{}", scope.workspace_id, customer.id);
-        Ok(CreatedResponse::Created(Json(customer.into()), location))
+        let etag = crate::routes::etag(customer.version);
+        Ok(CreatedResponse::Created(Json(customer.into()), location, etag))
     }
 
     /// Update a customer

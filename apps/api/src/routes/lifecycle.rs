@@ -46,6 +46,25 @@ enum BulkCreated {
 }
 
 #[derive(ApiResponse)]
+enum Converted {
+    /// The converted customer (201, as the original API answers every POST).
+    #[oai(status = 201)]
+    Created(
+        Json<CustomerResponse>,
+        /// The customer's new version.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+impl Converted {
+    fn of(customer: customers_domain::Customer) -> Self {
+        let etag = crate::routes::etag(customer.version);
+        Converted::Created(Json(customer.into()), etag)
+    }
+}
+
+#[derive(ApiResponse)]
 enum BulkDeleted {
     /// What was deleted and what was not found.
     #[oai(status = 200)]
@@ -55,28 +74,28 @@ enum BulkDeleted {
 #[derive(ApiResponse)]
 enum Duplicates {
     /// Possible duplicates.
-    #[oai(status = 200)]
+    #[oai(status = 201)]
     Ok(Json<DuplicateResult>),
 }
 
 #[derive(ApiResponse)]
 enum Merged {
     /// The merged customer (with `dryRun`, what it would be; nothing is written).
-    #[oai(status = 200)]
+    #[oai(status = 201)]
     Ok(Json<CustomerResponse>),
 }
 
 #[derive(ApiResponse)]
 enum IinChecked {
     /// The verdict, every broken rule, and what a valid IIN encodes.
-    #[oai(status = 200)]
+    #[oai(status = 201)]
     Ok(Json<IinValidation>),
 }
 
 #[derive(ApiResponse)]
 enum BinChecked {
     /// The verdict, every broken rule, and what a valid BIN encodes.
-    #[oai(status = 200)]
+    #[oai(status = 201)]
     Ok(Json<BinValidation>),
 }
 
@@ -154,7 +173,7 @@ impl LifecycleApi {
         #[oai(name = "If-Match")]
         if_match_header: Header<Option<String>>,
         body: JsonBody<ConvertLeadRequest>,
-    ) -> Result<CustomerResponseBody> {
+    ) -> Result<Converted> {
         let scope = auth
             .0
             .authorize(workspace_id.0.get("workspaceId")?, Permission::Update)?;
@@ -182,7 +201,7 @@ impl LifecycleApi {
             deal_value,
         };
         let customer = self.service.convert(scope, auth.0.user(), id, input, expected).await?;
-        Ok(CustomerResponseBody::of(customer))
+        Ok(Converted::of(customer))
     }
 
     /// Check for duplicates
@@ -214,6 +233,9 @@ impl LifecycleApi {
             bin: optional(&mut errors, "bin", request.bin, Bin::parse),
             name: request.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
         };
+        if check.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+            errors.push("name", "must be at most 200 characters");
+        }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors).into());
         }
@@ -285,7 +307,7 @@ impl LifecycleApi {
             .authorize(workspace_id.0.get("workspaceId")?, Permission::Create)?;
         let items = body.0;
         if items.is_empty() || items.len() > 100 {
-            return Err(ApiError::field("", format!("send 1 to 100 customers, got {}", items.len())).into());
+            return Err(ApiError::field("body", format!("send 1 to 100 customers, got {}", items.len())).into());
         }
         let mut errors = ValidationErrors::new();
         let mut commands = Vec::with_capacity(items.len());

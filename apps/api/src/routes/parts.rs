@@ -46,6 +46,10 @@ enum Contact {
     /// The contact.
     #[oai(status = 200)]
     Ok(Json<ContactResponse>),
+}
+
+#[derive(ApiResponse)]
+enum ContactAdded {
     /// The contact was added.
     #[oai(status = 201)]
     Created(Json<ContactResponse>),
@@ -63,6 +67,10 @@ enum Address {
     /// The address.
     #[oai(status = 200)]
     Ok(Json<AddressResponse>),
+}
+
+#[derive(ApiResponse)]
+enum AddressAdded {
     /// The address was added.
     #[oai(status = 201)]
     Created(Json<AddressResponse>),
@@ -80,6 +88,10 @@ enum Note {
     /// The note.
     #[oai(status = 200)]
     Ok(Json<NoteResponse>),
+}
+
+#[derive(ApiResponse)]
+enum NoteAdded {
     /// The note was added.
     #[oai(status = 201)]
     Created(Json<NoteResponse>),
@@ -144,11 +156,11 @@ impl PartsApi {
         #[oai(name = "customerId")]
         customer_id: Path<IdParam>,
         body: JsonBody<ContactRequest>,
-    ) -> Result<Contact> {
+    ) -> Result<ContactAdded> {
         let (scope, customer) = target(&auth.0, &workspace_id.0, &customer_id.0, Permission::Update)?;
         let input = ContactDraft::from(body.0).parse().map_err(ApiError::from)?;
         let contact = self.service.add_contact(scope, auth.0.user(), customer, input).await?;
-        Ok(Contact::Created(Json(contact.into())))
+        Ok(ContactAdded::Created(Json(contact.into())))
     }
 
     /// Get a contact
@@ -273,11 +285,11 @@ impl PartsApi {
         #[oai(name = "customerId")]
         customer_id: Path<IdParam>,
         body: JsonBody<AddressRequest>,
-    ) -> Result<Address> {
+    ) -> Result<AddressAdded> {
         let (scope, customer) = target(&auth.0, &workspace_id.0, &customer_id.0, Permission::Update)?;
         let input = AddressDraft::from(body.0).parse().map_err(ApiError::from)?;
         let address = self.service.add_address(scope, auth.0.user(), customer, input).await?;
-        Ok(Address::Created(Json(address.into())))
+        Ok(AddressAdded::Created(Json(address.into())))
     }
 
     /// Get an address
@@ -379,11 +391,11 @@ impl PartsApi {
         #[oai(name = "customerId")]
         customer_id: Path<IdParam>,
         body: JsonBody<NoteRequest>,
-    ) -> Result<Note> {
+    ) -> Result<NoteAdded> {
         let (scope, customer) = target(&auth.0, &workspace_id.0, &customer_id.0, Permission::View)?;
         let text = NoteDraft { body: body.0.body }.parse().map_err(ApiError::from)?;
         let note = self.service.add_note(scope, auth.0.user(), customer, text).await?;
-        Ok(Note::Created(Json(note.into())))
+        Ok(NoteAdded::Created(Json(note.into())))
     }
 
     /// List notes

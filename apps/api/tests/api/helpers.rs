@@ -571,6 +571,14 @@ fn with_control_digit(prefix: &str, serial: u32) -> Option<String> {
     control_digit(&digits).map(|c| format!("{eleven}{c}"))
 }
 
+/// `first_eleven` digits completed with their IIN/BIN control digit; `None` when numbers
+/// starting with them are never issued.
+pub fn complete_tax_id(first_eleven: &str) -> Option<String> {
+    assert_eq!(first_eleven.len(), 11, "{first_eleven}");
+    let digits: Vec<u32> = first_eleven.chars().map(|c| c.to_digit(10).expect("digit")).collect();
+    control_digit(&digits).map(|c| format!("{first_eleven}{c}"))
+}
+
 /// The `n`-th valid BIN of a resident legal entity's head office registered in December 1997.
 pub fn valid_bin(n: u32) -> String {
     (n * 10..)

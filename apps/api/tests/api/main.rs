@@ -8,11 +8,17 @@
 mod helpers;
 
 mod auth;
+mod bulk;
 mod concurrency;
 mod crud;
+mod etag;
 mod health;
+mod lifecycle;
 mod list;
+mod merge;
 mod openapi;
+mod parts;
+mod restore;
 mod snapshots;
 mod tenancy;
 mod validation;

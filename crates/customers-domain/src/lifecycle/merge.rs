@@ -24,7 +24,8 @@ use crate::money::Money;
 ///   `updated_at` set to `now`).
 /// * **Purchase totals add up**: `total_purchases` (saturating at the largest storable amount),
 ///   `purchase_count` (saturating at `i32::MAX`); `first_purchase_date` is the earliest and
-///   `last_purchase_date` the latest of the known dates.
+///   `last_purchase_date` the latest of the known dates; `current_balance` is the sum of what
+///   everyone owes.
 /// * **Tags**: the union, the primary's first, without duplicates compared case-insensitively
 ///   (the first spelling is kept).
 /// * **Custom fields**: merged; on equal keys the primary's value wins, then the earliest
@@ -35,7 +36,7 @@ use crate::money::Money;
 /// * **`lifetime_value`** is recomputed from the merged totals with [`ltv::lifetime_value`]
 ///   (the primary's status, rating and creation date).
 /// * `version` = the primary's + 1, `updated_at` = `now`, `updated_by` = `actor`. Everything
-///   else (id, name, e-mail, type, status, rating, balances, …) is the primary's.
+///   else (id, name, e-mail, type, status, rating, credit limit, …) is the primary's.
 ///
 /// A duplicate with the primary's id, or one listed twice, is taken into account once (the
 /// primary never absorbs itself).
@@ -88,6 +89,16 @@ pub fn merge(primary: &Customer, duplicates: &[Customer], actor: UserId, now: Of
         })
     });
     merged.total_purchases = Money::round(total);
+    let balance = duplicates.iter().fold(primary.current_balance.amount(), |sum, d| {
+        let amount = d.current_balance.amount();
+        sum.checked_add(amount).unwrap_or(if amount.is_sign_negative() {
+            Decimal::MIN
+        } else {
+            Decimal::MAX
+        })
+    });
+    // What the duplicates owe is owed by the merged customer.
+    merged.current_balance = Money::round(balance);
     merged.purchase_count = duplicates
         .iter()
         .fold(primary.purchase_count, |sum, d| sum.saturating_add(d.purchase_count));
@@ -631,6 +642,7 @@ mod tests {
         expected.updated_at = NOW;
         expected.updated_by = Some(actor);
         expected.lifetime_value = money("0");
+        expected.current_balance = money("487.50");
         assert_eq!(merged, expected);
         assert_eq!(merged.lifetime_value.to_string(), "0.00");
         assert_eq!(merged.created_at, CREATED);

@@ -260,9 +260,54 @@ pub fn name_tokens(name: &str) -> Vec<String> {
     tokens
 }
 
+/// Most tokens a duplicate lookup uses (the longest names add little and cost a query term each).
+pub const MAX_MATCH_TOKENS: usize = 8;
+
+/// The key stored with each customer for the duplicate lookup: the [`sound_fold`]ed
+/// [`name_key`] without spaces, so that spelling variants ("Kazakhtelecom", "Казахтелеком")
+/// and spacing variants ("Альфа Строй", "АльфаСтрой") meet.
+pub fn match_key(name: &str) -> String {
+    sound_fold(&name_key(name)).replace(' ', "")
+}
+
+/// What to look a name up by in [`match_key`]s: its [`sound_fold`]ed tokens of at least 3
+/// characters, at most [`MAX_MATCH_TOKENS`], longest first.
+pub fn match_tokens(name: &str) -> Vec<String> {
+    let mut tokens: Vec<String> = name_tokens(name)
+        .iter()
+        .map(|t| sound_fold(t))
+        .filter(|t| t.chars().count() >= 3)
+        .collect();
+    tokens.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    tokens.dedup();
+    tokens.truncate(MAX_MATCH_TOKENS);
+    tokens
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn match_keys_meet_across_scripts_and_spacing() {
+        for (stored, typed) in [
+            ("Kazakhtelecom", "Казахтелеком"),
+            ("Freedom Finance", "Фридом Финанс"),
+            ("Альфа Строй", "АльфаСтрой"),
+            ("АльфаСтрой", "Альфа Строй"),
+            ("ТОО «Альфа»", "Alfa LLP"),
+        ] {
+            let key = match_key(stored);
+            let tokens = match_tokens(typed);
+            assert!(!tokens.is_empty(), "{typed}");
+            assert!(
+                tokens.iter().any(|t| key.contains(t.as_str())),
+                "{stored} / {typed}: {key} {tokens:?}"
+            );
+        }
+        let many = "alpha beta gamma delta omega sigma theta kappa lambda zeta";
+        assert_eq!(match_tokens(&many).len(), MAX_MATCH_TOKENS);
+    }
 
     #[test]
     fn spellings_of_one_company_share_a_key() {

@@ -7,7 +7,7 @@ use crate::commands::NewCustomer;
 use crate::error::{CustomerError, UniqueField, ValidationErrors};
 use crate::events::{CustomerEvent, EventEnvelope};
 use crate::ids::{CustomerId, Scope, UserId};
-use crate::lifecycle::names::{NEAR_MATCH_THRESHOLD, name_similarity, name_tokens};
+use crate::lifecycle::names::{NEAR_MATCH_THRESHOLD, match_tokens, name_similarity};
 use crate::lifecycle::status::{can_convert, check_transition};
 use crate::model::{Customer, CustomerStatus};
 use crate::money::Money;
@@ -16,7 +16,7 @@ use crate::ports::{
 };
 use crate::values::{Bin, Email, Iin, Phone};
 
-use super::{Children, CustomerService, creation_events, internal};
+use super::{Children, CustomerService, change_events, creation_events, internal, is_conversion};
 
 /// The most customers one bulk call or one merge handles.
 pub const MAX_BULK: usize = 100;
@@ -125,7 +125,7 @@ where
             })
             .await?;
         if before.status != after.status {
-            self.publish(vec![EventEnvelope::new(
+            let mut events = vec![EventEnvelope::new(
                 &after,
                 actor,
                 now,
@@ -135,8 +135,20 @@ where
                     changed_by: actor,
                     reason,
                 },
-            )])
-            .await;
+            )];
+            if is_conversion(&before, &after) {
+                events.push(EventEnvelope::new(
+                    &after,
+                    actor,
+                    now,
+                    CustomerEvent::LeadConverted {
+                        previous_status: before.status,
+                        new_status: after.status,
+                        converted_by: actor,
+                    },
+                ));
+            }
+            self.publish(events).await;
         }
         Ok(after)
     }
@@ -242,7 +254,7 @@ where
             phone: check.phone.as_ref().map(|v| v.as_str().to_owned()),
             iin: check.iin.as_ref().map(|v| v.as_str().to_owned()),
             bin: check.bin.as_ref().map(|v| v.as_str().to_owned()),
-            name_tokens: check.name.as_deref().map(name_tokens).unwrap_or_default(),
+            name_tokens: check.name.as_deref().map(match_tokens).unwrap_or_default(),
         };
         let candidates = self
             .repository
@@ -371,7 +383,7 @@ where
                     for other in &others {
                         self.forget(scope, other.id, i64::MAX).await;
                     }
-                    self.publish(vec![EventEnvelope::new(
+                    let mut events = vec![EventEnvelope::new(
                         &merged,
                         actor,
                         now,
@@ -381,8 +393,9 @@ where
                             merged_customers: others,
                             merged_by: actor,
                         },
-                    )])
-                    .await;
+                    )];
+                    events.extend(change_events(&current, &merged, actor, now));
+                    self.publish(events).await;
                     return Ok(merged);
                 }
                 Err(RepositoryError::VersionConflict) => continue,

@@ -140,7 +140,7 @@ where
         };
         let (before, after, now) = self
             .write(scope, actor, id, expected_version, children, |current, now| {
-                apply_changes(current, &changes, actor, now)
+                apply_changes(current, &changes, now)
             })
             .await?;
         self.publish(change_events(&before, &after, actor, now)).await;
@@ -198,6 +198,11 @@ where
             }
             let now = self.clock.now();
             let mut next = change(&current, now)?;
+            record_conversion(&current, &mut next, now);
+            if next == current {
+                // Nothing changes: no write, no new version (an ETag stays valid).
+                return Ok((current.clone(), current, now));
+            }
             next.version = current.version + 1;
             next.updated_at = now;
             next.updated_by = Some(actor);
@@ -312,14 +317,13 @@ pub(crate) fn creation_events(customer: &Customer, actor: UserId, now: OffsetDat
     events
 }
 
-/// The customer after `changes`, with a new version; pure.
+/// The customer after `changes` (the caller stamps the new version); pure.
 ///
 /// Errors: [`CustomerError::Invalid`] when the result would break a rule that spans fields,
 /// [`CustomerError::Transition`] for a status move the transition table forbids.
 pub fn apply_changes(
     current: &Customer,
     changes: &CustomerChanges,
-    actor: UserId,
     now: OffsetDateTime,
 ) -> Result<Customer, CustomerError> {
     let mut next = current.clone();
@@ -392,10 +396,19 @@ pub fn apply_changes(
             "an INDIVIDUAL customer cannot have a BIN; clear the BIN or keep the type COMPANY",
         )));
     }
-    next.version = current.version + 1;
-    next.updated_at = now;
-    next.updated_by = Some(actor);
     Ok(next)
+}
+
+/// A LEAD or PROSPECT that becomes ACTIVE, by whatever route, was converted now.
+fn record_conversion(before: &Customer, after: &mut Customer, now: OffsetDateTime) {
+    if is_conversion(before, after) && after.converted_at.is_none() {
+        after.converted_at = Some(now);
+    }
+}
+
+/// Whether a change takes a lead (LEAD or PROSPECT) to ACTIVE.
+pub(crate) fn is_conversion(before: &Customer, after: &Customer) -> bool {
+    crate::lifecycle::status::can_convert(before.status) && after.status == crate::model::CustomerStatus::Active
 }
 
 /// The events of an update: `customer.updated` with the diff, plus `customer.status.changed`
@@ -429,6 +442,18 @@ pub(crate) fn change_events(
                 new_status: after.status,
                 changed_by: actor,
                 reason: None,
+            },
+        ));
+    }
+    if is_conversion(before, after) {
+        events.push(EventEnvelope::new(
+            after,
+            actor,
+            now,
+            CustomerEvent::LeadConverted {
+                previous_status: before.status,
+                new_status: after.status,
+                converted_by: actor,
             },
         ));
     }
@@ -685,11 +710,14 @@ mod tests {
         assert_eq!(*attempts.lock().unwrap(), 2);
         let seen = seen.lock().unwrap();
         let types: Vec<_> = seen.iter().map(|e| e.event.type_name()).collect();
-        assert_eq!(types, vec!["customer.updated", "customer.status.changed"]);
+        assert_eq!(
+            types,
+            vec!["customer.updated", "customer.status.changed", "customer.lead.converted"]
+        );
         match &seen[0].event {
             CustomerEvent::Updated { changes, .. } => {
                 let keys: Vec<_> = changes.keys().map(String::as_str).collect();
-                assert_eq!(keys, vec!["name", "status"]);
+                assert_eq!(keys, vec!["convertedAt", "name", "status"]);
                 assert_eq!(changes["name"].old, serde_json::json!("ТОО Альфа"));
             }
             other => panic!("unexpected {other:?}"),
@@ -712,7 +740,16 @@ mod tests {
             clock(),
         );
         let result = service
-            .update(scope(), actor(), CustomerId::new(), CustomerChanges::default(), None)
+            .update(
+                scope(),
+                actor(),
+                CustomerId::new(),
+                CustomerChanges {
+                    name: Some("ТОО Гамма".into()),
+                    ..Default::default()
+                },
+                None,
+            )
             .await;
         assert!(matches!(result, Err(CustomerError::Contention)));
     }
