@@ -300,6 +300,30 @@ impl SocialMediaDraft {
     }
 }
 
+impl From<&CustomerContact> for ContactDraft {
+    /// The draft a stored contact would be sent as (to apply a partial change to it).
+    fn from(c: &CustomerContact) -> Self {
+        ContactDraft {
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            middle_name: c.middle_name.clone(),
+            position: c.position.clone(),
+            department: c.department.clone(),
+            email: c.email.as_str().to_owned(),
+            phone: c.phone.as_str().to_owned(),
+            mobile_phone: c.mobile_phone.as_ref().map(|p| p.as_str().to_owned()),
+            is_primary: Some(c.is_primary),
+            is_decision_maker: Some(c.is_decision_maker),
+            social_media: c.social_media.as_ref().map(|s| SocialMediaDraft {
+                linkedin: s.linkedin.clone(),
+                telegram: s.telegram.clone(),
+                whatsapp: s.whatsapp.clone(),
+            }),
+            notes: c.notes.clone(),
+        }
+    }
+}
+
 impl ContactDraft {
     fn normalized(self) -> Self {
         Self {
@@ -466,6 +490,27 @@ pub struct AddressDraft {
     /// Latitude −90..=90, longitude −180..=180.
     #[garde(inner(custom(coordinates_rule)))]
     pub coordinates: Option<Coordinates>,
+}
+
+impl From<&CustomerAddress> for AddressDraft {
+    /// The draft a stored address would be sent as (to apply a partial change to it).
+    fn from(a: &CustomerAddress) -> Self {
+        AddressDraft {
+            address_type: a.address_type,
+            street: a.street.clone(),
+            building: a.building.clone(),
+            apartment: a.apartment.clone(),
+            city: a.city.clone(),
+            region: a.region.clone(),
+            postal_code: a.postal_code.clone(),
+            country: Some(a.country.clone()),
+            is_primary: Some(a.is_primary),
+            contact_name: a.contact_name.clone(),
+            contact_phone: a.contact_phone.as_ref().map(|p| p.as_str().to_owned()),
+            delivery_instructions: a.delivery_instructions.clone(),
+            coordinates: a.coordinates,
+        }
+    }
 }
 
 impl AddressDraft {

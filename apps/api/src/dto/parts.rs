@@ -1,11 +1,15 @@
 //! Notes and the sub-resource bodies.
 
 use poem_openapi::Object;
+use poem_openapi::types::MaybeUndefined;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use customers_domain::CustomerNote;
+use customers_domain::commands::{AddressDraft, ContactDraft, SocialMediaDraft};
+
+use super::{AddressType, Coordinates, SocialMedia};
 use customers_domain::query::Page;
 
 /// A note to write.
@@ -72,5 +76,196 @@ impl From<Page<CustomerNote>> for NotePage {
             limit: page.limit,
             pages,
         }
+    }
+}
+
+/// Changes to a contact (UpdateContactDto): absent fields stay unchanged; `null` clears an
+/// optional field.
+#[derive(Debug, Clone, Default, Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct ContactPatch {
+    /// First name.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    pub last_name: Option<String>,
+    /// Patronymic, or null to clear.
+    #[oai(validator(max_length = 100))]
+    #[serde(default)]
+    pub middle_name: MaybeUndefined<String>,
+    /// Job title, or null to clear.
+    #[oai(validator(max_length = 100))]
+    #[serde(default)]
+    pub position: MaybeUndefined<String>,
+    /// Department, or null to clear.
+    #[oai(validator(max_length = 100))]
+    #[serde(default)]
+    pub department: MaybeUndefined<String>,
+    /// E-mail.
+    #[oai(validator(max_length = 254))]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    pub email: Option<String>,
+    /// Phone.
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    pub phone: Option<String>,
+    /// Mobile phone, or null to clear.
+    #[serde(default)]
+    pub mobile_phone: MaybeUndefined<String>,
+    /// Main contact (marking it un-marks the previous one).
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    pub is_primary: Option<bool>,
+    /// Decision maker.
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    pub is_decision_maker: Option<bool>,
+    /// Links (replaced whole), or null to clear.
+    #[serde(default)]
+    pub social_media: MaybeUndefined<SocialMedia>,
+    /// Free text, or null to clear.
+    #[oai(validator(max_length = 2000))]
+    #[serde(default)]
+    pub notes: MaybeUndefined<String>,
+}
+
+/// Overwrites `target` where `patch` says so (`None`: keep; `Some(None)`: clear).
+fn overlay<T>(target: &mut Option<T>, patch: MaybeUndefined<T>) {
+    if let Some(value) = Option::<Option<T>>::from(patch) {
+        *target = value;
+    }
+}
+
+impl ContactPatch {
+    /// The stored contact with the changes applied, to be validated as a whole.
+    pub fn apply(self, mut draft: ContactDraft) -> ContactDraft {
+        if let Some(v) = self.first_name {
+            draft.first_name = v;
+        }
+        if let Some(v) = self.last_name {
+            draft.last_name = v;
+        }
+        overlay(&mut draft.middle_name, self.middle_name);
+        overlay(&mut draft.position, self.position);
+        overlay(&mut draft.department, self.department);
+        if let Some(v) = self.email {
+            draft.email = v;
+        }
+        if let Some(v) = self.phone {
+            draft.phone = v;
+        }
+        overlay(&mut draft.mobile_phone, self.mobile_phone);
+        if self.is_primary.is_some() {
+            draft.is_primary = self.is_primary;
+        }
+        if self.is_decision_maker.is_some() {
+            draft.is_decision_maker = self.is_decision_maker;
+        }
+        overlay(
+            &mut draft.social_media,
+            self.social_media.map_value(|s| SocialMediaDraft {
+                linkedin: s.linkedin,
+                telegram: s.telegram,
+                whatsapp: s.whatsapp,
+            }),
+        );
+        overlay(&mut draft.notes, self.notes);
+        draft
+    }
+}
+
+/// Changes to an address (UpdateAddressDto): absent fields stay unchanged; `null` clears an
+/// optional field.
+#[derive(Debug, Clone, Default, Object, Deserialize)]
+#[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
+pub struct AddressPatch {
+    /// What the address is used for.
+    #[oai(rename = "type")]
+    #[serde(rename = "type", default, deserialize_with = "crate::json::non_null")]
+    pub address_type: Option<AddressType>,
+    /// Street and house.
+    #[oai(validator(min_length = 1, max_length = 300))]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    pub street: Option<String>,
+    /// Building, or null to clear.
+    #[oai(validator(max_length = 50))]
+    #[serde(default)]
+    pub building: MaybeUndefined<String>,
+    /// Apartment or office, or null to clear.
+    #[oai(validator(max_length = 50))]
+    #[serde(default)]
+    pub apartment: MaybeUndefined<String>,
+    /// City.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    pub city: Option<String>,
+    /// Region, or null to clear.
+    #[oai(validator(max_length = 100))]
+    #[serde(default)]
+    pub region: MaybeUndefined<String>,
+    /// Postal code.
+    #[oai(validator(min_length = 1, max_length = 20))]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    pub postal_code: Option<String>,
+    /// Country.
+    #[oai(validator(max_length = 100))]
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    pub country: Option<String>,
+    /// Main address of its type (marking it un-marks the previous one).
+    #[serde(default, deserialize_with = "crate::json::non_null")]
+    pub is_primary: Option<bool>,
+    /// Who to ask for, or null to clear.
+    #[oai(validator(max_length = 200))]
+    #[serde(default)]
+    pub contact_name: MaybeUndefined<String>,
+    /// Their phone, or null to clear.
+    #[serde(default)]
+    pub contact_phone: MaybeUndefined<String>,
+    /// Notes for the courier, or null to clear.
+    #[oai(validator(max_length = 2000))]
+    #[serde(default)]
+    pub delivery_instructions: MaybeUndefined<String>,
+    /// Location, or null to clear.
+    #[serde(default)]
+    pub coordinates: MaybeUndefined<Coordinates>,
+}
+
+impl AddressPatch {
+    /// The stored address with the changes applied, to be validated as a whole.
+    pub fn apply(self, mut draft: AddressDraft) -> AddressDraft {
+        if let Some(v) = self.address_type {
+            draft.address_type = v.into();
+        }
+        if let Some(v) = self.street {
+            draft.street = v;
+        }
+        overlay(&mut draft.building, self.building);
+        overlay(&mut draft.apartment, self.apartment);
+        if let Some(v) = self.city {
+            draft.city = v;
+        }
+        overlay(&mut draft.region, self.region);
+        if let Some(v) = self.postal_code {
+            draft.postal_code = v;
+        }
+        if self.country.is_some() {
+            draft.country = self.country;
+        }
+        if self.is_primary.is_some() {
+            draft.is_primary = self.is_primary;
+        }
+        overlay(&mut draft.contact_name, self.contact_name);
+        overlay(&mut draft.contact_phone, self.contact_phone);
+        overlay(&mut draft.delivery_instructions, self.delivery_instructions);
+        overlay(
+            &mut draft.coordinates,
+            self.coordinates.map_value(|c| customers_domain::Coordinates {
+                latitude: c.latitude,
+                longitude: c.longitude,
+            }),
+        );
+        draft
     }
 }

@@ -14,7 +14,7 @@ use customers_domain::{AddressId, ContactId, CustomerId, NoteId, Scope};
 
 use crate::app::Service;
 use crate::auth::{BearerAuth, Permission, Principal};
-use crate::dto::parts::{NotePage, NoteRequest, NoteResponse};
+use crate::dto::parts::{AddressPatch, ContactPatch, NotePage, NoteRequest, NoteResponse};
 use crate::dto::{AddressRequest, AddressResponse, ContactRequest, ContactResponse, IdParam};
 use crate::json::JsonBody;
 use crate::problem::{ApiError, ErrorResponse};
@@ -188,10 +188,10 @@ impl PartsApi {
         Ok(Contact::Ok(Json(contact.into())))
     }
 
-    /// Replace a contact
+    /// Update a contact
     ///
-    /// The body replaces every field of the contact (its id and creation time stay). Marking
-    /// it primary un-marks the previous primary contact.
+    /// Absent fields stay unchanged; `null` clears an optional field. Marking it primary
+    /// un-marks the previous primary contact.
     #[oai(
         path = "/api/v1/workspaces/:workspaceId/customers/:customerId/contacts/:contactId",
         method = "put",
@@ -209,11 +209,16 @@ impl PartsApi {
         /// Contact.
         #[oai(name = "contactId")]
         contact_id: Path<IdParam>,
-        body: JsonBody<ContactRequest>,
+        body: JsonBody<ContactPatch>,
     ) -> Result<Contact> {
         let (scope, customer) = target(&auth.0, &workspace_id.0, &customer_id.0, Permission::Update)?;
         let id = ContactId::from(contact_id.0.get("contactId")?);
-        let input = ContactDraft::from(body.0).parse().map_err(ApiError::from)?;
+        let stored = self.service.contact(scope, customer, id).await?;
+        let input = body
+            .0
+            .apply(ContactDraft::from(&stored))
+            .parse()
+            .map_err(ApiError::from)?;
         let contact = self
             .service
             .replace_contact(scope, auth.0.user(), customer, id, input)
@@ -317,10 +322,10 @@ impl PartsApi {
         Ok(Address::Ok(Json(address.into())))
     }
 
-    /// Replace an address
+    /// Update an address
     ///
-    /// The body replaces every field of the address (its id and creation time stay). Marking
-    /// it primary un-marks the previous primary address of its type.
+    /// Absent fields stay unchanged; `null` clears an optional field. Marking it primary
+    /// un-marks the previous primary address of its type.
     #[oai(
         path = "/api/v1/workspaces/:workspaceId/customers/:customerId/addresses/:addressId",
         method = "put",
@@ -338,11 +343,16 @@ impl PartsApi {
         /// Address.
         #[oai(name = "addressId")]
         address_id: Path<IdParam>,
-        body: JsonBody<AddressRequest>,
+        body: JsonBody<AddressPatch>,
     ) -> Result<Address> {
         let (scope, customer) = target(&auth.0, &workspace_id.0, &customer_id.0, Permission::Update)?;
         let id = AddressId::from(address_id.0.get("addressId")?);
-        let input = AddressDraft::from(body.0).parse().map_err(ApiError::from)?;
+        let stored = self.service.address(scope, customer, id).await?;
+        let input = body
+            .0
+            .apply(AddressDraft::from(&stored))
+            .parse()
+            .map_err(ApiError::from)?;
         let address = self
             .service
             .replace_address(scope, auth.0.user(), customer, id, input)
