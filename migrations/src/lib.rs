@@ -15,6 +15,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_customers;
 mod m20261125_000002_lifecycle;
+mod m20261125_000003_match_keys;
 
 /// Runs the migrations in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_customers::Migration),
             Box::new(m20261125_000002_lifecycle::Migration),
+            Box::new(m20261125_000003_match_keys::Migration),
         ]
     }
 }

@@ -742,6 +742,14 @@ impl CustomerRepository for SeaRepository {
     async fn purge(&self, deleted_before: OffsetDateTime) -> Result<u64, RepositoryError> {
         let k = &self.codec;
         let txn = self.begin_write().await?;
+        if k.backend() == DbBackend::Postgres {
+            // Lock the victims first: a restore racing the purge then either wins before it
+            // (and the row no longer qualifies) or waits and finds the customer gone, never a
+            // customer restored without its children. (SQLite runs one writer at a time.)
+            let mut lock = k.sql("SELECT id FROM customers WHERE deleted_at < ");
+            lock.bind(k.time(deleted_before)).push(" FOR UPDATE");
+            txn.query_all_raw(lock.build()).await.map_err(db_error)?;
+        }
         for table in [
             "customer_contacts",
             "customer_addresses",
