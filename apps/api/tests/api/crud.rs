@@ -375,6 +375,8 @@ async fn update_changes_fields_and_sets_updated_by(app: TestApp) {
     expected["version"] = json!(2);
     expected["updatedBy"] = json!(editor);
     expected["updatedAt"] = updated["updatedAt"].clone();
+    // PROSPECT → ACTIVE is a conversion, by whatever route.
+    expected["convertedAt"] = updated["updatedAt"].clone();
     expected["contacts"] = updated["contacts"].clone();
     assert_eq!(updated, expected, "only the sent fields changed");
     assert_eq!(updated["createdBy"], json!(app.user), "createdBy is kept");

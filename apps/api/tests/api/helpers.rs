@@ -27,6 +27,11 @@ pub const ALL_PERMISSIONS: [&str; 4] = [
     "customers:delete",
 ];
 
+/// The success status of the lifecycle POST operations that answer with a body and no new
+/// resource (convert, check-duplicate, merge, validate/iin|bin): 201, as the original API
+/// answers every POST.
+pub const POST_OK: u16 = 201;
+
 /// The BIN of the spec's B2B example, replaced by a real one (the spec's `123456789012` is
 /// not a valid BIN).
 pub const ALPHA_BIN: &str = "971240001315";

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{ALL_PERMISSIONS, ALPHA_BIN, TestApp, TestResponse, company, ids};
+use crate::helpers::{ALL_PERMISSIONS, ALPHA_BIN, POST_OK, TestApp, TestResponse, company, ids};
 
 impl TestApp {
     async fn merge(&self, body: &Value) -> TestResponse {
@@ -99,6 +99,15 @@ impl Family {
                 "addresses": [address("shipping", "ул. Абая, 4", true)]
             }))
             .await;
+        // Balances are settable; they add up in a merge.
+        let primary = app
+            .put(&id_of(&primary), &json!({ "currentBalance": "-12.50" }))
+            .await
+            .assert_status(200)
+            .body;
+        app.put(&id_of(&one), &json!({ "currentBalance": 500 }))
+            .await
+            .assert_status(200);
         let mut notes = Vec::new();
         for (customer, count) in [(&primary, 1), (&one, 2), (&two, 1)] {
             for i in 0..count {
@@ -129,11 +138,21 @@ impl Family {
     fn assert_merged(&self, merged: &Value) {
         let p = &self.primary;
         assert_eq!(merged["id"], p["id"]);
-        for kept in ["name", "email", "type", "status", "createdAt", "creditLimit", "rating"] {
+        for kept in [
+            "name",
+            "email",
+            "type",
+            "status",
+            "createdAt",
+            "creditLimit",
+            "rating",
+            "convertedAt",
+        ] {
             assert_eq!(merged[kept], p[kept], "{kept} is the primary's");
         }
         assert_eq!(merged["totalPurchases"], "352.00");
         assert_eq!(merged["purchaseCount"], 4);
+        assert_eq!(merged["currentBalance"], "487.50");
         assert_eq!(merged["tags"], json!(["a", "b", "c", "d"]));
         assert_eq!(
             merged["customFields"],
@@ -190,7 +209,7 @@ impl Family {
 async fn a_merge_moves_everything_to_the_primary_and_removes_the_duplicates(app: TestApp) {
     let family = Family::new(&app).await;
     let primary = id_of(&family.primary);
-    let merged = app.merge(&family.request(None)).await.assert_status(200).body;
+    let merged = app.merge(&family.request(None)).await.assert_status(POST_OK).body;
     family.assert_merged(&merged);
     assert_eq!(
         app.get(&primary).await.assert_status(200).body,
@@ -241,7 +260,7 @@ async fn a_dry_run_returns_the_result_and_writes_nothing(app: TestApp) {
         }
         all
     };
-    let preview = app.merge(&family.request(Some(true))).await.assert_status(200).body;
+    let preview = app.merge(&family.request(Some(true))).await.assert_status(POST_OK).body;
     family.assert_merged(&preview);
 
     for (customer, stored) in [&family.primary, &family.one, &family.two].iter().zip(&before) {
@@ -253,7 +272,11 @@ async fn a_dry_run_returns_the_result_and_writes_nothing(app: TestApp) {
     assert_eq!(before[0]["totalPurchases"], "100.00");
 
     // `dryRun: false` writes, and gives what the preview showed.
-    let merged = app.merge(&family.request(Some(false))).await.assert_status(200).body;
+    let merged = app
+        .merge(&family.request(Some(false)))
+        .await
+        .assert_status(POST_OK)
+        .body;
     family.assert_merged(&merged);
     for key in [
         "totalPurchases",
@@ -384,7 +407,7 @@ async fn merging_needs_update_and_delete(app: TestApp) {
     let merged = app
         .call_as(&token, ws, Method::POST, "/merge", Some(&body))
         .await
-        .assert_status(200)
+        .assert_status(POST_OK)
         .body;
     assert_eq!(merged["id"], primary["id"]);
     assert_eq!(app.list_ids(&[]).await, vec![id_of(&primary)]);

@@ -306,7 +306,7 @@ mod tests {
             );
         }
         let many = "alpha beta gamma delta omega sigma theta kappa lambda zeta";
-        assert_eq!(match_tokens(&many).len(), MAX_MATCH_TOKENS);
+        assert_eq!(match_tokens(many).len(), MAX_MATCH_TOKENS);
     }
 
     #[test]
