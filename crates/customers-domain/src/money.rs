@@ -27,7 +27,7 @@ pub struct Money(Decimal);
 
 impl Money {
     /// Zero tenge.
-    pub const ZERO: Money = Money(Decimal::ZERO);
+    pub const ZERO: Money = Money(Decimal::from_parts(0, 0, 0, false, 2));
 
     /// The largest absolute value a `NUMERIC(18,2)` column holds, plus one cent.
     fn limit() -> Decimal {

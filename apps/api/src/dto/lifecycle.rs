@@ -83,6 +83,7 @@ pub struct DuplicateMatchDto {
     pub field: String,
     /// The customer; absent when the value belongs to a customer of another workspace of the
     /// organization (creating would still be refused).
+    #[oai(nullable)]
     pub customer: Option<CustomerResponse>,
     /// 1 for exact matches, the name similarity (0..1) otherwise.
     pub score: f64,
@@ -225,10 +226,13 @@ pub struct IinValidation {
     /// Every rule it breaks.
     pub errors: Vec<IdProblem>,
     /// Birth date (absent for century digit 0, used for foreign nationals).
+    #[oai(nullable)]
     pub birth_date: Option<time::Date>,
     /// Sex (absent for century digit 0).
+    #[oai(nullable)]
     pub sex: Option<SexDto>,
     /// The 7th digit.
+    #[oai(nullable)]
     pub century_digit: Option<u8>,
 }
 
@@ -310,12 +314,16 @@ pub struct BinValidation {
     /// Every rule it breaks.
     pub errors: Vec<IdProblem>,
     /// Registration year.
+    #[oai(nullable)]
     pub registration_year: Option<i32>,
     /// Registration month.
+    #[oai(nullable)]
     pub registration_month: Option<u8>,
     /// Entity type.
+    #[oai(nullable)]
     pub entity_type: Option<EntityTypeDto>,
     /// Attribute.
+    #[oai(nullable)]
     pub attribute: Option<AttributeDto>,
 }
 

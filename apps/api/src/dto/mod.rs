@@ -462,24 +462,30 @@ pub struct ContactResponse {
     /// Last name.
     pub last_name: String,
     /// Patronymic.
+    #[oai(nullable)]
     pub middle_name: Option<String>,
     /// Job title.
+    #[oai(nullable)]
     pub position: Option<String>,
     /// Department.
+    #[oai(nullable)]
     pub department: Option<String>,
     /// E-mail (lower-case).
     pub email: String,
     /// Phone (E.164).
     pub phone: String,
     /// Mobile phone (E.164).
+    #[oai(nullable)]
     pub mobile_phone: Option<String>,
     /// Main contact.
     pub is_primary: bool,
     /// Decision maker.
     pub is_decision_maker: bool,
     /// Links.
+    #[oai(nullable)]
     pub social_media: Option<SocialMedia>,
     /// Free text.
+    #[oai(nullable)]
     pub notes: Option<String>,
     /// Created (UTC).
     pub created_at: OffsetDateTime,
@@ -528,12 +534,15 @@ pub struct AddressResponse {
     /// Street and house.
     pub street: String,
     /// Building.
+    #[oai(nullable)]
     pub building: Option<String>,
     /// Apartment or office.
+    #[oai(nullable)]
     pub apartment: Option<String>,
     /// City.
     pub city: String,
     /// Region.
+    #[oai(nullable)]
     pub region: Option<String>,
     /// Postal code.
     pub postal_code: String,
@@ -542,12 +551,16 @@ pub struct AddressResponse {
     /// Main address of its type.
     pub is_primary: bool,
     /// Who to ask for.
+    #[oai(nullable)]
     pub contact_name: Option<String>,
     /// Their phone (E.164).
+    #[oai(nullable)]
     pub contact_phone: Option<String>,
     /// Notes for the courier.
+    #[oai(nullable)]
     pub delivery_instructions: Option<String>,
     /// Location.
+    #[oai(nullable)]
     pub coordinates: Option<Coordinates>,
     /// Created (UTC).
     pub created_at: OffsetDateTime,
@@ -602,30 +615,40 @@ pub struct CustomerResponse {
     /// E-mail (lower-case).
     pub email: String,
     /// Phone (E.164).
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// IIN.
+    #[oai(nullable)]
     pub iin: Option<String>,
     /// BIN.
+    #[oai(nullable)]
     pub bin: Option<String>,
     /// Registered company name.
+    #[oai(nullable)]
     pub company_name: Option<String>,
     /// Head-count band.
+    #[oai(nullable)]
     pub company_size: Option<CompanySize>,
     /// Industry.
+    #[oai(nullable)]
     pub industry: Option<String>,
     /// Credit limit.
     pub credit_limit: Amount,
     /// What the customer owes.
     pub current_balance: Amount,
     /// Free-form attributes.
+    #[oai(nullable)]
     pub custom_fields: Option<BTreeMap<String, serde_json::Value>>,
     /// Labels.
     pub tags: Vec<String>,
     /// Where the lead came from.
+    #[oai(nullable)]
     pub lead_source: Option<String>,
     /// First completed purchase.
+    #[oai(nullable)]
     pub first_purchase_date: Option<OffsetDateTime>,
     /// Latest completed purchase.
+    #[oai(nullable)]
     pub last_purchase_date: Option<OffsetDateTime>,
     /// Sum of completed purchases.
     pub total_purchases: Amount,
@@ -636,6 +659,7 @@ pub struct CustomerResponse {
     /// 1..10.
     pub rating: i32,
     /// The responsible manager.
+    #[oai(nullable)]
     pub assigned_to: Option<Uuid>,
     /// Whether the customer is in use.
     pub is_active: bool,
@@ -644,6 +668,7 @@ pub struct CustomerResponse {
     /// Addresses.
     pub addresses: Vec<AddressResponse>,
     /// When the lead was converted to an active customer.
+    #[oai(nullable)]
     pub converted_at: Option<OffsetDateTime>,
     /// Incremented by every change; sent as the `ETag` of the customer.
     pub version: i64,
@@ -652,8 +677,10 @@ pub struct CustomerResponse {
     /// Last changed (UTC).
     pub updated_at: OffsetDateTime,
     /// Who created it.
+    #[oai(nullable)]
     pub created_by: Option<Uuid>,
     /// Who changed it last.
+    #[oai(nullable)]
     pub updated_by: Option<Uuid>,
 }
 

@@ -199,6 +199,18 @@ where
             let now = self.clock.now();
             let mut next = change(&current, now)?;
             record_conversion(&current, &mut next, now);
+            if next.status != current.status || next.rating != current.rating {
+                // Both feed the lifetime value estimate.
+                next.lifetime_value = crate::lifecycle::ltv::lifetime_value(
+                    next.total_purchases,
+                    next.purchase_count,
+                    next.first_purchase_date,
+                    next.created_at,
+                    next.status,
+                    next.rating,
+                    now,
+                );
+            }
             if next == current {
                 // Nothing changes: no write, no new version (an ETag stays valid).
                 return Ok((current.clone(), current, now));
