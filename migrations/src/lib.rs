@@ -16,6 +16,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_customers;
 mod m20261125_000002_lifecycle;
 mod m20261125_000003_match_keys;
+mod m20261125_000004_outbox;
 
 /// Runs the migrations in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_customers::Migration),
             Box::new(m20261125_000002_lifecycle::Migration),
             Box::new(m20261125_000003_match_keys::Migration),
+            Box::new(m20261125_000004_outbox::Migration),
         ]
     }
 }

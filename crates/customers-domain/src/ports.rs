@@ -58,6 +58,11 @@ pub struct DuplicateProbe {
 
 /// Customers storage: one customer aggregate (with contacts and addresses) per call, each call
 /// one transaction.
+///
+/// Every write takes the domain events it causes and MUST store them in the outbox in the same
+/// transaction as the change (only those of customers actually written, for
+/// [`CustomerRepository::soft_delete`]): a change is never committed without its events, and an
+/// event never without its change.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CustomerRepository: Send + Sync + 'static {
@@ -66,7 +71,7 @@ pub trait CustomerRepository: Send + Sync + 'static {
     /// MUST return [`RepositoryError::Duplicate`] naming the field when the e-mail
     /// (case-insensitive), IIN or BIN already belongs to a customer of the same organization,
     /// enforced by the store itself (unique indexes), so that concurrent inserts cannot both win.
-    async fn insert(&self, customer: &Customer) -> Result<(), RepositoryError>;
+    async fn insert(&self, customer: &Customer, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
 
     /// The live customer with its contacts and addresses; `Ok(None)` when it does not exist in
     /// `scope` (a customer of another workspace or organization, or a deleted one, is not
@@ -86,6 +91,7 @@ pub trait CustomerRepository: Send + Sync + 'static {
         expected_version: i64,
         replace_contacts: bool,
         replace_addresses: bool,
+        events: &[EventEnvelope],
     ) -> Result<(), RepositoryError>;
 
     /// Stores new customers with their contacts and addresses, all or nothing.
@@ -93,7 +99,7 @@ pub trait CustomerRepository: Send + Sync + 'static {
     /// MUST return [`BatchError`] with the index of the first customer whose e-mail, IIN or BIN
     /// is taken (by a live customer of the organization, or by an earlier item of the batch);
     /// nothing is stored then.
-    async fn insert_many(&self, customers: &[Customer]) -> Result<(), BatchError>;
+    async fn insert_many(&self, customers: &[Customer], events: &[EventEnvelope]) -> Result<(), BatchError>;
 
     /// Soft-deletes the live customers among `ids` in `scope` at `at`: they disappear from
     /// every read, and their e-mail, IIN and BIN become free. Contacts, addresses and notes
@@ -104,6 +110,7 @@ pub trait CustomerRepository: Send + Sync + 'static {
         ids: &[CustomerId],
         at: OffsetDateTime,
         by: UserId,
+        events: &[EventEnvelope],
     ) -> Result<Vec<CustomerId>, RepositoryError>;
 
     /// A soft-deleted customer of `scope` with the time it was deleted.
@@ -118,7 +125,7 @@ pub trait CustomerRepository: Send + Sync + 'static {
     /// MUST return [`RepositoryError::Duplicate`] when a live customer has taken its e-mail,
     /// IIN or BIN meanwhile, and [`RepositoryError::NotFound`] when it is not deleted (any
     /// more) in its scope.
-    async fn restore(&self, customer: &Customer) -> Result<(), RepositoryError>;
+    async fn restore(&self, customer: &Customer, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
 
     /// Removes for good, with contacts, addresses, notes and tags, the customers deleted
     /// before `deleted_before` (all tenants). Returns how many.
@@ -136,6 +143,7 @@ pub trait CustomerRepository: Send + Sync + 'static {
         merged: &Customer,
         expected_version: i64,
         duplicates: &[(CustomerId, i64)],
+        events: &[EventEnvelope],
     ) -> Result<(), RepositoryError>;
 
     /// Live customers of `scope` that may duplicate `probe`: every one with an equal e-mail,

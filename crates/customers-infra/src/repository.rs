@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use customers_domain::events::EventEnvelope;
 use customers_domain::lifecycle::names::match_key;
 use customers_domain::model::fold_case;
 use customers_domain::ports::{BatchError, CustomerRepository, CustomerSearch, DuplicateProbe, RepositoryError};
@@ -479,6 +480,38 @@ impl SeaRepository {
         self.replace_tags(txn, customer).await
     }
 
+    /// Appends events to the outbox, inside the transaction of the change they describe.
+    async fn append_events(&self, txn: &DatabaseTransaction, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
+        let k = &self.codec;
+        for event in events {
+            let payload = match serde_json::to_value(&event.event) {
+                Ok(serde_json::Value::Object(mut map)) => map.remove("payload").unwrap_or(serde_json::Value::Null),
+                Ok(_) | Err(_) => {
+                    return Err(RepositoryError::Unexpected(format!(
+                        "event {} cannot be serialized",
+                        event.event_id
+                    )));
+                }
+            };
+            let sql = self.insert_sql(
+                "customer_events",
+                vec![
+                    ("id", k.uuid(event.event_id)),
+                    ("organization_id", k.uuid(event.organization_id)),
+                    ("workspace_id", k.uuid(event.workspace_id)),
+                    ("customer_id", k.uuid(event.customer_id)),
+                    ("type", k.text(event.event.type_name())),
+                    ("version", k.int(event.version.into())),
+                    ("payload", k.json(Some(payload))),
+                    ("actor", k.uuid(event.actor)),
+                    ("occurred_at", k.time(event.occurred_at)),
+                ],
+            );
+            txn.execute_raw(sql.build()).await.map_err(db_error)?;
+        }
+        Ok(())
+    }
+
     fn read_note(&self, row: &QueryResult) -> Result<CustomerNote, RepositoryError> {
         let k = &self.codec;
         Ok(CustomerNote {
@@ -609,9 +642,10 @@ fn order_by(codec: &Codec, sort_by: SortField, order: SortOrder) -> String {
 
 #[async_trait]
 impl CustomerRepository for SeaRepository {
-    async fn insert(&self, customer: &Customer) -> Result<(), RepositoryError> {
+    async fn insert(&self, customer: &Customer, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
         let txn = self.begin_write().await?;
         self.insert_in(&txn, customer).await?;
+        self.append_events(&txn, events).await?;
         txn.commit().await.map_err(db_error)
     }
 
@@ -634,12 +668,15 @@ impl CustomerRepository for SeaRepository {
         expected_version: i64,
         replace_contacts: bool,
         replace_addresses: bool,
+        events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
         let txn = self.begin_write().await?;
-        match self
-            .update_in(&txn, customer, expected_version, replace_contacts, replace_addresses)
-            .await
-        {
+        let written = async {
+            self.update_in(&txn, customer, expected_version, replace_contacts, replace_addresses)
+                .await?;
+            self.append_events(&txn, events).await
+        };
+        match written.await {
             Ok(()) => txn.commit().await.map_err(db_error),
             Err(err) => {
                 txn.rollback().await.map_err(db_error)?;
@@ -648,7 +685,7 @@ impl CustomerRepository for SeaRepository {
         }
     }
 
-    async fn insert_many(&self, customers: &[Customer]) -> Result<(), BatchError> {
+    async fn insert_many(&self, customers: &[Customer], events: &[EventEnvelope]) -> Result<(), BatchError> {
         let unexpected = |error| BatchError { index: 0, error };
         let txn = self.begin_write().await.map_err(unexpected)?;
         for (index, customer) in customers.iter().enumerate() {
@@ -657,6 +694,7 @@ impl CustomerRepository for SeaRepository {
                 return Err(BatchError { index, error });
             }
         }
+        self.append_events(&txn, events).await.map_err(unexpected)?;
         txn.commit().await.map_err(|e| unexpected(db_error(e)))
     }
 
@@ -666,6 +704,7 @@ impl CustomerRepository for SeaRepository {
         ids: &[CustomerId],
         at: OffsetDateTime,
         by: UserId,
+        events: &[EventEnvelope],
     ) -> Result<Vec<CustomerId>, RepositoryError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -684,11 +723,17 @@ impl CustomerRepository for SeaRepository {
             .push(" RETURNING id");
         let txn = self.begin_write().await?;
         let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
-        txn.commit().await.map_err(db_error)?;
         let deleted: Vec<CustomerId> = rows
             .iter()
             .map(|row| k.get::<Uuid>(row, "id").map(CustomerId::from))
             .collect::<Result<_, _>>()?;
+        let deleted_events: Vec<EventEnvelope> = events
+            .iter()
+            .filter(|e| deleted.contains(&e.customer_id))
+            .cloned()
+            .collect();
+        self.append_events(&txn, &deleted_events).await?;
+        txn.commit().await.map_err(db_error)?;
         // In the order asked.
         Ok(ids.iter().copied().filter(|id| deleted.contains(id)).collect())
     }
@@ -715,7 +760,7 @@ impl CustomerRepository for SeaRepository {
         Ok(customer.map(|c| (c, deleted_at)))
     }
 
-    async fn restore(&self, customer: &Customer) -> Result<(), RepositoryError> {
+    async fn restore(&self, customer: &Customer, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
         let k = &self.codec;
         let mut sql = k.sql("UPDATE customers SET deleted_at = NULL, deleted_by = NULL, version = ");
         sql.bind(k.int(customer.version))
@@ -736,6 +781,7 @@ impl CustomerRepository for SeaRepository {
             txn.rollback().await.map_err(db_error)?;
             return Err(RepositoryError::NotFound);
         }
+        self.append_events(&txn, events).await?;
         txn.commit().await.map_err(db_error)
     }
 
@@ -774,6 +820,7 @@ impl CustomerRepository for SeaRepository {
         merged: &Customer,
         expected_version: i64,
         duplicates: &[(CustomerId, i64)],
+        events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
         let k = &self.codec;
         let txn = self.begin_write().await?;
@@ -815,7 +862,8 @@ impl CustomerRepository for SeaRepository {
                     return Err(RepositoryError::VersionConflict);
                 }
             }
-            self.update_in(&txn, merged, expected_version, true, true).await
+            self.update_in(&txn, merged, expected_version, true, true).await?;
+            self.append_events(&txn, events).await
         }
         .await;
         match result {

@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use time::OffsetDateTime;
+
 use crate::commands::NewCustomer;
 use crate::error::{CustomerError, UniqueField, ValidationErrors};
 use crate::events::{CustomerEvent, EventEnvelope};
@@ -116,29 +118,21 @@ where
         reason: Option<String>,
         expected_version: Option<i64>,
     ) -> Result<Customer, CustomerError> {
-        let (before, after, now) = self
-            .write(scope, actor, id, expected_version, Children::default(), |current, _| {
-                check_transition(current.status, status).map_err(CustomerError::Transition)?;
-                let mut next = current.clone();
-                next.status = status;
-                Ok(next)
-            })
-            .await?;
-        if before.status != after.status {
+        let describe = |before: &Customer, after: &Customer, actor: UserId, now: OffsetDateTime| {
             let mut events = vec![EventEnvelope::new(
-                &after,
+                after,
                 actor,
                 now,
                 CustomerEvent::StatusChanged {
                     previous_status: before.status,
                     new_status: after.status,
                     changed_by: actor,
-                    reason,
+                    reason: reason.clone(),
                 },
             )];
-            if is_conversion(&before, &after) {
+            if is_conversion(before, after) {
                 events.push(EventEnvelope::new(
-                    &after,
+                    after,
                     actor,
                     now,
                     CustomerEvent::LeadConverted {
@@ -148,8 +142,24 @@ where
                     },
                 ));
             }
-            self.publish(events).await;
-        }
+            events
+        };
+        let (_, after) = self
+            .write(
+                scope,
+                actor,
+                id,
+                expected_version,
+                Children::default(),
+                |current, _| {
+                    check_transition(current.status, status).map_err(CustomerError::Transition)?;
+                    let mut next = current.clone();
+                    next.status = status;
+                    Ok(next)
+                },
+                describe,
+            )
+            .await?;
         Ok(after)
     }
 
@@ -166,7 +176,59 @@ where
         input: ConvertLead,
         expected_version: Option<i64>,
     ) -> Result<Customer, CustomerError> {
-        let (before, after, now) = self
+        let describe = |before: &Customer, after: &Customer, actor: UserId, now: OffsetDateTime| {
+            let mut events = vec![
+                EventEnvelope::new(
+                    after,
+                    actor,
+                    now,
+                    CustomerEvent::LeadConverted {
+                        previous_status: before.status,
+                        new_status: after.status,
+                        converted_by: actor,
+                    },
+                ),
+                EventEnvelope::new(
+                    after,
+                    actor,
+                    now,
+                    CustomerEvent::StatusChanged {
+                        previous_status: before.status,
+                        new_status: after.status,
+                        changed_by: actor,
+                        reason: Some("lead converted".into()),
+                    },
+                ),
+            ];
+            if before.assigned_to != after.assigned_to {
+                events.push(EventEnvelope::new(
+                    after,
+                    actor,
+                    now,
+                    CustomerEvent::Assigned {
+                        assigned_to: after.assigned_to,
+                        assigned_by: actor,
+                    },
+                ));
+            }
+            if input.create_deal {
+                events.push(EventEnvelope::new(
+                    after,
+                    actor,
+                    now,
+                    CustomerEvent::DealCreateRequested {
+                        title: input
+                            .deal_title
+                            .clone()
+                            .unwrap_or_else(|| format!("Deal with {}", after.name)),
+                        value: input.deal_value.unwrap_or(Money::ZERO),
+                        assigned_to: after.assigned_to,
+                    },
+                ));
+            }
+            events
+        };
+        let (_, after) = self
             .write(
                 scope,
                 actor,
@@ -185,58 +247,9 @@ where
                     }
                     Ok(next)
                 },
+                describe,
             )
             .await?;
-        let mut events = vec![
-            EventEnvelope::new(
-                &after,
-                actor,
-                now,
-                CustomerEvent::LeadConverted {
-                    previous_status: before.status,
-                    new_status: after.status,
-                    converted_by: actor,
-                },
-            ),
-            EventEnvelope::new(
-                &after,
-                actor,
-                now,
-                CustomerEvent::StatusChanged {
-                    previous_status: before.status,
-                    new_status: after.status,
-                    changed_by: actor,
-                    reason: Some("lead converted".into()),
-                },
-            ),
-        ];
-        if before.assigned_to != after.assigned_to {
-            events.push(EventEnvelope::new(
-                &after,
-                actor,
-                now,
-                CustomerEvent::Assigned {
-                    assigned_to: after.assigned_to,
-                    assigned_by: actor,
-                },
-            ));
-        }
-        if input.create_deal {
-            events.push(EventEnvelope::new(
-                &after,
-                actor,
-                now,
-                CustomerEvent::DealCreateRequested {
-                    title: input
-                        .deal_title
-                        .clone()
-                        .unwrap_or_else(|| format!("Deal with {}", after.name)),
-                    value: input.deal_value.unwrap_or(Money::ZERO),
-                    assigned_to: after.assigned_to,
-                },
-            ));
-        }
-        self.publish(events).await;
         Ok(after)
     }
 
@@ -377,24 +390,28 @@ where
                 return Ok(merged);
             }
             let expected: Vec<(CustomerId, i64)> = others.iter().map(|c| (c.id, c.version)).collect();
-            match self.repository.merge(&merged, current.version, &expected).await {
+            let mut events = vec![EventEnvelope::new(
+                &merged,
+                actor,
+                now,
+                CustomerEvent::Merged {
+                    primary_customer_id: primary,
+                    merged_customer_ids: duplicates.to_vec(),
+                    merged_customers: others.clone(),
+                    merged_by: actor,
+                },
+            )];
+            events.extend(change_events(&current, &merged, actor, now));
+            match self
+                .repository
+                .merge(&merged, current.version, &expected, &events)
+                .await
+            {
                 Ok(()) => {
                     self.forget(scope, primary, current.version).await;
                     for other in &others {
                         self.forget(scope, other.id, i64::MAX).await;
                     }
-                    let mut events = vec![EventEnvelope::new(
-                        &merged,
-                        actor,
-                        now,
-                        CustomerEvent::Merged {
-                            primary_customer_id: primary,
-                            merged_customer_ids: duplicates.to_vec(),
-                            merged_customers: others,
-                            merged_by: actor,
-                        },
-                    )];
-                    events.extend(change_events(&current, &merged, actor, now));
                     self.publish(events).await;
                     return Ok(merged);
                 }
@@ -440,7 +457,11 @@ where
         if !conflicts.is_empty() {
             return Err(CustomerError::Conflicts(conflicts));
         }
-        match self.repository.insert_many(&customers).await {
+        let events: Vec<EventEnvelope> = customers
+            .iter()
+            .flat_map(|customer| creation_events(customer, actor, now))
+            .collect();
+        match self.repository.insert_many(&customers, &events).await {
             Ok(()) => {}
             Err(batch) => {
                 // A concurrent writer took a value after the checks above.
@@ -454,10 +475,6 @@ where
                 )));
             }
         }
-        let events = customers
-            .iter()
-            .flat_map(|customer| creation_events(customer, actor, now))
-            .collect();
         self.publish(events).await;
         Ok(customers)
     }
@@ -486,24 +503,25 @@ where
             }
         }
         let now = self.clock.now();
+        let events: Vec<EventEnvelope> = snapshots
+            .values()
+            .map(|customer| EventEnvelope::new(customer, actor, now, CustomerEvent::Deleted { deleted_by: actor }))
+            .collect();
         let deleted = self
             .repository
-            .soft_delete(scope, &unique, now, actor)
+            .soft_delete(scope, &unique, now, actor, &events)
             .await
             .map_err(internal)?;
-        let mut events = Vec::new();
         for id in &deleted {
             self.forget(scope, *id, i64::MAX).await;
-            if let Some(customer) = snapshots.get(id) {
-                events.push(EventEnvelope::new(
-                    customer,
-                    actor,
-                    now,
-                    CustomerEvent::Deleted { deleted_by: actor },
-                ));
-            }
         }
-        self.publish(events).await;
+        self.publish(
+            events
+                .into_iter()
+                .filter(|e| deleted.contains(&e.customer_id))
+                .collect(),
+        )
+        .await;
         let not_found = unique.into_iter().filter(|id| !deleted.contains(id)).collect();
         Ok(BulkDeleteOutcome { deleted, not_found })
     }
@@ -529,20 +547,20 @@ where
         restored.version = deleted.version + 1;
         restored.updated_at = now;
         restored.updated_by = Some(actor);
-        match self.repository.restore(&restored).await {
+        let events = vec![EventEnvelope::new(
+            &restored,
+            actor,
+            now,
+            CustomerEvent::Restored { restored_by: actor },
+        )];
+        match self.repository.restore(&restored, &events).await {
             Ok(()) => {}
             Err(RepositoryError::Duplicate(field)) => return Err(self.duplicate(scope, field, &restored).await),
             Err(RepositoryError::NotFound) => return Err(CustomerError::NotFound),
             Err(other) => return Err(internal(other)),
         }
         self.forget(scope, id, deleted.version).await;
-        self.publish(vec![EventEnvelope::new(
-            &restored,
-            actor,
-            now,
-            CustomerEvent::Restored { restored_by: actor },
-        )])
-        .await;
+        self.publish(events).await;
         Ok(restored)
     }
 

@@ -85,12 +85,13 @@ where
     pub async fn create(&self, scope: Scope, actor: UserId, input: NewCustomer) -> Result<Customer, CustomerError> {
         let now = self.clock.now();
         let customer = input.into_customer(scope, actor, now);
-        match self.repository.insert(&customer).await {
+        let events = creation_events(&customer, actor, now);
+        match self.repository.insert(&customer, &events).await {
             Ok(()) => {}
             Err(RepositoryError::Duplicate(field)) => return Err(self.duplicate(scope, field, &customer).await),
             Err(other) => return Err(internal(other)),
         }
-        self.publish(creation_events(&customer, actor, now)).await;
+        self.publish(events).await;
         Ok(customer)
     }
 
@@ -138,12 +139,17 @@ where
             contacts: changes.contacts.is_some(),
             addresses: changes.addresses.is_some(),
         };
-        let (before, after, now) = self
-            .write(scope, actor, id, expected_version, children, |current, now| {
-                apply_changes(current, &changes, now)
-            })
+        let (_, after) = self
+            .write(
+                scope,
+                actor,
+                id,
+                expected_version,
+                children,
+                |current, now| apply_changes(current, &changes, now),
+                change_events,
+            )
             .await?;
-        self.publish(change_events(&before, &after, actor, now)).await;
         Ok(after)
     }
 
@@ -173,9 +179,10 @@ where
             .ok_or(CustomerError::NotFound)
     }
 
-    /// The write loop of every change to one customer: read, `change` (pure), write if the
-    /// version is still the one read. Returns the customer before and after, and the time.
-    pub(crate) async fn write<F>(
+    /// The write loop of every change to one customer: read, `change` (pure), write with the
+    /// events `describe` gives for the change, if the version is still the one read; then hand
+    /// the events on. Returns the customer before and after.
+    pub(crate) async fn write<F, D>(
         &self,
         scope: Scope,
         actor: UserId,
@@ -183,9 +190,11 @@ where
         expected_version: Option<i64>,
         children: Children,
         change: F,
-    ) -> Result<(Customer, Customer, OffsetDateTime), CustomerError>
+        describe: D,
+    ) -> Result<(Customer, Customer), CustomerError>
     where
         F: Fn(&Customer, OffsetDateTime) -> Result<Customer, CustomerError>,
+        D: Fn(&Customer, &Customer, UserId, OffsetDateTime) -> Vec<EventEnvelope>,
     {
         for _ in 0..UPDATE_ATTEMPTS {
             let current = self.load(scope, id).await?;
@@ -213,19 +222,21 @@ where
             }
             if next == current {
                 // Nothing changes: no write, no new version (an ETag stays valid).
-                return Ok((current.clone(), current, now));
+                return Ok((current.clone(), current));
             }
             next.version = current.version + 1;
             next.updated_at = now;
             next.updated_by = Some(actor);
+            let events = describe(&current, &next, actor, now);
             match self
                 .repository
-                .update(&next, current.version, children.contacts, children.addresses)
+                .update(&next, current.version, children.contacts, children.addresses, &events)
                 .await
             {
                 Ok(()) => {
                     self.forget(scope, id, current.version).await;
-                    return Ok((current, next, now));
+                    self.publish(events).await;
+                    return Ok((current, next));
                 }
                 Err(RepositoryError::VersionConflict) if expected_version.is_none() => continue,
                 Err(RepositoryError::VersionConflict) => {
@@ -552,7 +563,7 @@ mod tests {
 
     async fn existing(service_scope: Scope) -> Customer {
         let mut repo = MockCustomerRepository::new();
-        repo.expect_insert().returning(|_| Ok(()));
+        repo.expect_insert().returning(|_, _| Ok(()));
         let service: Svc = CustomerService::new(
             repo,
             MockCustomerSearch::new(),
@@ -567,11 +578,11 @@ mod tests {
     async fn create_builds_the_aggregate_and_announces_it() {
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert()
-            .withf(|c| {
+            .withf(|c, _| {
                 c.scope() == scope() && c.version == 1 && c.created_at == NOW && c.status == CustomerStatus::Lead
             })
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(()));
         let (events, seen) = recording_events();
         let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), quiet_cache(), events, clock());
         let customer = service.create(scope(), actor(), new_customer()).await.unwrap();
@@ -590,7 +601,7 @@ mod tests {
             let holder = CustomerId::from_uuid(uuid::Uuid::from_u128(42));
             let mut repo = MockCustomerRepository::new();
             repo.expect_insert()
-                .returning(|_| Err(RepositoryError::Duplicate(UniqueField::Bin)));
+                .returning(|_, _| Err(RepositoryError::Duplicate(UniqueField::Bin)));
             repo.expect_find_by_unique()
                 .with(
                     always(),
@@ -619,7 +630,7 @@ mod tests {
         let holder = CustomerId::from_uuid(uuid::Uuid::from_u128(43));
         let mut repo = MockCustomerRepository::new();
         repo.expect_insert()
-            .returning(|_| Err(RepositoryError::Duplicate(UniqueField::Bin)));
+            .returning(|_, _| Err(RepositoryError::Duplicate(UniqueField::Bin)));
         repo.expect_find_by_unique()
             .with(always(), mockall::predicate::eq(UniqueField::Email), always())
             .returning(move |_, _, _| Ok(Some((scope(), holder))));
@@ -695,7 +706,7 @@ mod tests {
         repo.expect_get().returning(move |_, _| Ok(Some(stored.clone())));
         repo.expect_update()
             .times(2)
-            .returning(move |updated, expected, contacts, addresses| {
+            .returning(move |updated, expected, contacts, addresses, _| {
                 assert_eq!((expected, updated.version, contacts, addresses), (1, 2, false, false));
                 let mut n = counter.lock().unwrap();
                 *n += 1;
@@ -743,7 +754,7 @@ mod tests {
         repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
         repo.expect_update()
             .times(UPDATE_ATTEMPTS)
-            .returning(|_, _, _, _| Err(RepositoryError::VersionConflict));
+            .returning(|_, _, _, _, _| Err(RepositoryError::VersionConflict));
         let service: Svc = CustomerService::new(
             repo,
             MockCustomerSearch::new(),
@@ -796,9 +807,9 @@ mod tests {
         let mut repo = MockCustomerRepository::new();
         repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
         repo.expect_soft_delete()
-            .withf(move |_, ids, at, by| ids == [id] && *at == NOW && *by == actor())
+            .withf(move |_, ids, at, by, events| ids == [id] && *at == NOW && *by == actor() && events.len() == 1)
             .times(1)
-            .returning(|_, ids, _, _| Ok(ids.to_vec()));
+            .returning(|_, ids, _, _, _| Ok(ids.to_vec()));
         let mut cache = MockCustomerCache::new();
         cache
             .expect_invalidate()
@@ -815,7 +826,7 @@ mod tests {
 
         let mut repo = MockCustomerRepository::new();
         repo.expect_get().returning(|_, _| Ok(None));
-        repo.expect_soft_delete().returning(|_, _, _, _| Ok(Vec::new()));
+        repo.expect_soft_delete().returning(|_, _, _, _, _| Ok(Vec::new()));
         let service: Svc = CustomerService::new(
             repo,
             MockCustomerSearch::new(),
@@ -854,7 +865,7 @@ mod tests {
         let mut repo = MockCustomerRepository::new();
         repo.expect_get()
             .returning(move |_, _| Ok(Some(reader.lock().unwrap().clone())));
-        repo.expect_update().returning(move |updated, expected, _, _| {
+        repo.expect_update().returning(move |updated, expected, _, _, _| {
             let mut current = stored.lock().unwrap();
             if current.version != expected {
                 return Err(RepositoryError::VersionConflict);

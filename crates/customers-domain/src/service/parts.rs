@@ -248,24 +248,31 @@ where
         customer: CustomerId,
         input: P::New,
     ) -> Result<P, CustomerError> {
-        let (before, after, now) = self
-            .write(scope, actor, customer, None, P::CHILDREN, |current, now| {
-                if P::list(current).len() >= P::MAX {
-                    return Err(ValidationErrors::single(
-                        P::FIELD,
-                        format!("a customer has at most {} {}", P::MAX, P::FIELD),
-                    )
-                    .into());
-                }
-                let mut next = current.clone();
-                let part = P::build(input.clone(), current.id, now);
-                let id = part.id();
-                P::list_mut(&mut next).push(part);
-                P::single_primary(P::list_mut(&mut next), id);
-                Ok(next)
-            })
+        let (_, after) = self
+            .write(
+                scope,
+                actor,
+                customer,
+                None,
+                P::CHILDREN,
+                |current, now| {
+                    if P::list(current).len() >= P::MAX {
+                        return Err(ValidationErrors::single(
+                            P::FIELD,
+                            format!("a customer has at most {} {}", P::MAX, P::FIELD),
+                        )
+                        .into());
+                    }
+                    let mut next = current.clone();
+                    let part = P::build(input.clone(), current.id, now);
+                    let id = part.id();
+                    P::list_mut(&mut next).push(part);
+                    P::single_primary(P::list_mut(&mut next), id);
+                    Ok(next)
+                },
+                change_events,
+            )
             .await?;
-        self.publish(change_events(&before, &after, actor, now)).await;
         P::list(&after)
             .last()
             .cloned()
@@ -280,21 +287,28 @@ where
         id: P::Id,
         input: P::New,
     ) -> Result<P, CustomerError> {
-        let (before, after, now) = self
-            .write(scope, actor, customer, None, P::CHILDREN, |current, now| {
-                let mut next = current.clone();
-                let slot = P::list_mut(&mut next)
-                    .iter_mut()
-                    .find(|p| p.id() == id)
-                    .ok_or(CustomerError::PartNotFound(P::NAME))?;
-                let mut replacement = P::build(input.clone(), current.id, now);
-                replacement.keep_identity(slot);
-                *slot = replacement;
-                P::single_primary(P::list_mut(&mut next), id);
-                Ok(next)
-            })
+        let (_, after) = self
+            .write(
+                scope,
+                actor,
+                customer,
+                None,
+                P::CHILDREN,
+                |current, now| {
+                    let mut next = current.clone();
+                    let slot = P::list_mut(&mut next)
+                        .iter_mut()
+                        .find(|p| p.id() == id)
+                        .ok_or(CustomerError::PartNotFound(P::NAME))?;
+                    let mut replacement = P::build(input.clone(), current.id, now);
+                    replacement.keep_identity(slot);
+                    *slot = replacement;
+                    P::single_primary(P::list_mut(&mut next), id);
+                    Ok(next)
+                },
+                change_events,
+            )
             .await?;
-        self.publish(change_events(&before, &after, actor, now)).await;
         P::list(&after)
             .iter()
             .find(|p| p.id() == id)
@@ -309,8 +323,13 @@ where
         customer: CustomerId,
         id: P::Id,
     ) -> Result<(), CustomerError> {
-        let (before, after, now) = self
-            .write(scope, actor, customer, None, P::CHILDREN, |current, _| {
+        self.write(
+            scope,
+            actor,
+            customer,
+            None,
+            P::CHILDREN,
+            |current, _| {
                 let mut next = current.clone();
                 let list = P::list_mut(&mut next);
                 let count = list.len();
@@ -319,9 +338,10 @@ where
                     return Err(CustomerError::PartNotFound(P::NAME));
                 }
                 Ok(next)
-            })
-            .await?;
-        self.publish(change_events(&before, &after, actor, now)).await;
+            },
+            change_events,
+        )
+        .await?;
         Ok(())
     }
 
