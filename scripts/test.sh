@@ -150,6 +150,36 @@ drop_leftover_databases() {
     done <<<"$names"
 }
 
+# --- e. Redis at 127.0.0.1:6379 (the event relay tests publish to it; some start their own
+#        redis-server on a free port, so the binary must be installed) -----------------------
+
+redis_reachable() {
+    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/6379" 2>/dev/null
+}
+
+ensure_redis() {
+    if ! have redis-server; then
+        if is_root && have apt-get; then
+            log "Redis is not installed; installing redis-server with apt-get"
+            DEBIAN_FRONTEND=noninteractive apt-get update
+            DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server
+        else
+            die "redis-server is not installed; install it (apt-get install -y redis-server) or run as root"
+        fi
+    fi
+    if [ -n "${CUSTOMERS_TEST_REDIS_URL:-}" ] || redis_reachable; then
+        return
+    fi
+    log "starting redis-server on 127.0.0.1:6379"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+    local waited=0
+    until redis_reachable; do
+        [ "$waited" -lt 30 ] || die "Redis does not answer at 127.0.0.1:6379"
+        sleep 1
+        waited=$((waited + 1))
+    done
+}
+
 # --- d. The test suite --------------------------------------------------------------
 
 # Runs the tests and ends with one summary line over every test binary:
@@ -183,6 +213,8 @@ main() {
     else
         log "psql not found; not dropping leftover customers_test_* databases"
     fi
+
+    ensure_redis
 
     run_tests "$@"
 }

@@ -60,6 +60,9 @@ pub struct Config {
     /// `RETENTION_DAYS`: how long deleted customers can be restored before they are purged
     /// (30 by default).
     pub retention_days: u16,
+    /// `REDIS_URL`: where the outbox relay publishes events (stream `customers.events`);
+    /// unset, events stay in the outbox (and the history still works).
+    pub redis_url: Option<String>,
 }
 
 impl Config {
@@ -112,6 +115,18 @@ impl Config {
                 value: retention.clone(),
                 reason: "expected a number of days from 1 to 3650".into(),
             })?;
+        let redis_url = lookup("REDIS_URL").filter(|v| !v.trim().is_empty());
+        if let Some(url) = &redis_url
+            && !["redis://", "rediss://", "redis+unix://", "unix://"]
+                .iter()
+                .any(|p| url.starts_with(p))
+        {
+            return Err(ConfigError {
+                variable: "REDIS_URL",
+                value: url.clone(),
+                reason: "expected a redis://host:port URL".into(),
+            });
+        }
         Ok(Self {
             database_url,
             listen_addr,
@@ -119,6 +134,7 @@ impl Config {
             log_level,
             auto_migrate,
             retention_days,
+            redis_url,
         })
     }
 }
@@ -164,6 +180,7 @@ mod tests {
             ("AUTO_MIGRATE", "maybe"),
             ("RETENTION_DAYS", "0"),
             ("RETENTION_DAYS", "soon"),
+            ("REDIS_URL", "localhost:6379"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);

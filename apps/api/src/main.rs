@@ -153,6 +153,7 @@ async fn serve() -> Result<(), String> {
             .await
             .map_err(|e| format!("migration failed: {e}"))?;
     }
+    let db_for_relay = db.clone();
     let keys = match &config.jwt_secret {
         Some(secret) => JwtKeys::new(secret.expose().as_bytes()),
         None => {
@@ -172,6 +173,18 @@ async fn serve() -> Result<(), String> {
         }
     };
     let service = Arc::new(app::service(db).with_retention(time::Duration::days(config.retention_days.into())));
+    match &config.redis_url {
+        Some(url) => {
+            let relay = customers_infra::OutboxRelay::new(db_for_relay, url, customers_infra::relay::DEFAULT_STREAM)
+                .map_err(|e| format!("invalid REDIS_URL: {e}"))?;
+            tokio::spawn(relay.run(std::time::Duration::from_millis(500), std::future::pending()));
+            tracing::info!(
+                stream = customers_infra::relay::DEFAULT_STREAM,
+                "publishing events to Redis"
+            );
+        }
+        None => tracing::info!("REDIS_URL is not set: events stay in the outbox"),
+    }
     tokio::spawn(app::purge_periodically(
         service.clone(),
         std::time::Duration::from_secs(3600),

@@ -5,10 +5,12 @@
 //!   path for both backends.
 //! - [`cache`]: an in-memory customer cache.
 //! - [`events`]: an event publisher that logs and records events.
+//! - [`relay`]: the outbox relay to a Redis Stream.
 
 pub mod cache;
 pub mod db;
 pub mod events;
+pub mod relay;
 pub mod repository;
 pub mod sql;
 #[cfg(feature = "testing")]
@@ -17,5 +19,6 @@ pub mod testing;
 pub use cache::InMemoryCache;
 pub use db::{connect, migrate};
 pub use events::RecordingPublisher;
+pub use relay::OutboxRelay;
 pub use repository::SeaRepository;
 pub use sea_orm::{DatabaseConnection, DbErr};

@@ -182,6 +182,7 @@ where
     /// The write loop of every change to one customer: read, `change` (pure), write with the
     /// events `describe` gives for the change, if the version is still the one read; then hand
     /// the events on. Returns the customer before and after.
+    #[allow(clippy::too_many_arguments)] // the write's target, guard, change and events
     pub(crate) async fn write<F, D>(
         &self,
         scope: Scope,
