@@ -86,7 +86,8 @@ pub struct TestApp {
     pub user: Uuid,
     // Dropping the sender shuts the server down; the database is dropped after it.
     _shutdown: tokio::sync::oneshot::Sender<()>,
-    db: TestDatabase,
+    /// The database under the server (for checks the API cannot make).
+    pub db: TestDatabase,
 }
 
 impl TestApp {

@@ -12,6 +12,7 @@ mod bulk;
 mod concurrency;
 mod crud;
 mod etag;
+mod events;
 mod health;
 mod lifecycle;
 mod list;
