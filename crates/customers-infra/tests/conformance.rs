@@ -19,6 +19,7 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use customers_domain::commands::{AddressDraft, ContactDraft, CustomerDraft, SocialMediaDraft};
+use customers_domain::events::{CustomerEvent, EVENT_SCHEMA_VERSION, EventEnvelope, diff};
 use customers_domain::lifecycle::merge::merge;
 use customers_domain::lifecycle::names::{match_key, match_tokens};
 use customers_domain::ports::{BatchError, CustomerRepository, CustomerSearch, DuplicateProbe, RepositoryError};
@@ -108,6 +109,12 @@ conformance!(
     search_sorts_by_every_field_in_both_orders_with_ties_by_id,
     search_pages_with_totals_and_carries_children,
     ping_answers,
+    insert_stores_its_events_in_the_outbox_in_the_given_order,
+    a_refused_write_stores_none_of_its_events,
+    a_write_whose_events_cannot_be_stored_changes_nothing,
+    update_restore_and_merge_append_their_events,
+    soft_delete_appends_only_the_events_of_the_customers_it_deleted,
+    events_of_one_customer_are_in_version_order_by_seq,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -299,8 +306,9 @@ fn reverse_child_ids(c: &mut Customer) {
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
+/// Inserts through the port with the events the service writes with it.
 async fn insert(repo: &SeaRepository, customer: &Customer) {
-    repo.insert(customer)
+    repo.insert(customer, &created(customer))
         .await
         .unwrap_or_else(|e| panic!("insert of {} failed: {e}", customer.name));
 }
@@ -496,10 +504,12 @@ async fn notes_of(repo: &SeaRepository, scope: Scope, customer: CustomerId) -> O
         .map(|page| page.items)
 }
 
-/// Soft-deletes one customer of `scope` at `at`; panics unless exactly it was deleted.
+/// Soft-deletes one customer of `scope` at `at`, with its `customer.deleted` event; panics
+/// unless exactly it was deleted.
 async fn soft_delete(repo: &SeaRepository, customer: &Customer, at: OffsetDateTime) {
+    let by = UserId::new();
     assert_eq!(
-        repo.soft_delete(customer.scope(), &[customer.id], at, UserId::new())
+        repo.soft_delete(customer.scope(), &[customer.id], at, by, &[deleted(customer, by, at)])
             .await
             .unwrap(),
         vec![customer.id],
@@ -747,7 +757,7 @@ async fn unique_fields_are_enforced_per_organization(repo: SeaRepository) {
         ),
     ];
     for (field, duplicate) in &cases {
-        assert_duplicate(repo.insert(duplicate).await, *field);
+        assert_duplicate(repo.insert(duplicate, &[]).await, *field);
         assert_eq!(get(&repo, duplicate).await, None, "{field:?}");
         assert_eq!(children(&repo, duplicate.id).await, no_children(), "{field:?}");
     }
@@ -794,7 +804,7 @@ async fn failed_insert_leaves_nothing_behind(repo: SeaRepository) {
         },
     );
     broken.addresses[1].address_type = AddressType::Billing;
-    let result = repo.insert(&broken).await;
+    let result = repo.insert(&broken, &[]).await;
     assert!(result.is_err(), "two primary billing addresses were stored");
     assert_eq!(get(&repo, &broken).await, None);
     assert_eq!(children(&repo, broken.id).await, no_children());
@@ -826,7 +836,7 @@ async fn concurrent_inserts_with_the_same_email_have_one_winner(repo: SeaReposit
             let (repo, barrier) = (repo.clone(), barrier.clone());
             handles.push(tokio::spawn(async move {
                 barrier.wait().await;
-                let result = repo.insert(&customer).await;
+                let result = repo.insert(&customer, &[]).await;
                 (customer, result)
             }));
         }
@@ -875,7 +885,7 @@ async fn concurrent_updates_with_the_same_version_have_one_winner(repo: SeaRepos
             let (repo, barrier) = (repo.clone(), barrier.clone());
             handles.push(tokio::spawn(async move {
                 barrier.wait().await;
-                let result = repo.update(&next, expected_version, true, false).await;
+                let result = repo.update(&next, expected_version, true, false, &[]).await;
                 (next, result)
             }));
         }
@@ -930,7 +940,7 @@ async fn deletes_succeed_while_other_writes_run(repo: SeaRepository) {
             deletes.push(tokio::spawn(async move {
                 task_barrier.wait().await;
                 task_repo
-                    .soft_delete(scope, &[id], T0 + Duration::days(1), UserId::new())
+                    .soft_delete(scope, &[id], T0 + Duration::days(1), UserId::new(), &[])
                     .await
             }));
             let newcomer = build(
@@ -943,7 +953,7 @@ async fn deletes_succeed_while_other_writes_run(repo: SeaRepository) {
             let (repo, barrier) = (repo.clone(), barrier.clone());
             inserts.push(tokio::spawn(async move {
                 barrier.wait().await;
-                repo.insert(&newcomer).await.map(|()| newcomer)
+                repo.insert(&newcomer, &[]).await.map(|()| newcomer)
             }));
         }
         for (victim, handle) in victims.iter().zip(deletes) {
@@ -1081,7 +1091,7 @@ async fn update_replaces_fields_and_children_only_when_flagged(repo: SeaReposito
     v2.is_active = false;
     v2.contacts = other_contacts(&v1);
     v2.addresses = other_addresses(&v1);
-    repo.update(&v2, 1, false, false).await.unwrap();
+    repo.update(&v2, 1, false, false, &[]).await.unwrap();
     let expected = Customer {
         contacts: v1.contacts.clone(),
         addresses: v1.addresses.clone(),
@@ -1122,7 +1132,7 @@ async fn update_replaces_fields_and_children_only_when_flagged(repo: SeaReposito
     let mut v3 = next_version(&expected, 5);
     v3.contacts = other_contacts(&v1);
     v3.addresses = Vec::new();
-    repo.update(&v3, 2, true, false).await.unwrap();
+    repo.update(&v3, 2, true, false, &[]).await.unwrap();
     let expected = Customer {
         addresses: v1.addresses.clone(),
         ..v3.clone()
@@ -1134,7 +1144,7 @@ async fn update_replaces_fields_and_children_only_when_flagged(repo: SeaReposito
     let mut v4 = next_version(&expected, 5);
     v4.contacts = Vec::new();
     v4.addresses = other_addresses(&v1);
-    repo.update(&v4, 3, false, true).await.unwrap();
+    repo.update(&v4, 3, false, true, &[]).await.unwrap();
     let expected = Customer {
         contacts: v3.contacts.clone(),
         ..v4.clone()
@@ -1153,7 +1163,7 @@ async fn update_replaces_fields_and_children_only_when_flagged(repo: SeaReposito
     v5.addresses = Vec::new();
     v5.tags = Vec::new();
     v5.custom_fields = None;
-    repo.update(&v5, 4, true, true).await.unwrap();
+    repo.update(&v5, 4, true, true, &[]).await.unwrap();
     assert_eq!(get(&repo, &v1).await, Some(v5.clone()));
     assert_eq!(children(&repo, v1.id).await, no_children());
 }
@@ -1163,7 +1173,7 @@ async fn update_with_a_stale_version_conflicts_and_changes_nothing(repo: SeaRepo
     let v1 = stored_customer(&repo, scope).await;
     let mut v2 = next_version(&v1, 1);
     v2.name = "Second".into();
-    repo.update(&v2, 1, false, false).await.unwrap();
+    repo.update(&v2, 1, false, false, &[]).await.unwrap();
 
     // A writer that read v1 comes late, with every kind of change.
     let mut late = next_version(&v1, 2);
@@ -1173,7 +1183,7 @@ async fn update_with_a_stale_version_conflicts_and_changes_nothing(repo: SeaRepo
     late.contacts = other_contacts(&v1);
     late.addresses = other_addresses(&v1);
     for (contacts, addresses) in [(false, false), (true, true)] {
-        match repo.update(&late, 1, contacts, addresses).await {
+        match repo.update(&late, 1, contacts, addresses, &[]).await {
             Err(RepositoryError::VersionConflict) => {}
             other => panic!("expected VersionConflict, got {other:?}"),
         }
@@ -1183,7 +1193,7 @@ async fn update_with_a_stale_version_conflicts_and_changes_nothing(repo: SeaRepo
     let mut ahead = next_version(&v2, 3);
     ahead.name = "Ahead".into();
     assert!(matches!(
-        repo.update(&ahead, 5, false, false).await,
+        repo.update(&ahead, 5, false, false, &[]).await,
         Err(RepositoryError::VersionConflict)
     ));
     assert_eq!(get(&repo, &v1).await, Some(v2.clone()));
@@ -1199,7 +1209,7 @@ async fn update_with_a_stale_version_conflicts_and_changes_nothing(repo: SeaRepo
 async fn update_of_a_missing_or_foreign_customer_is_not_found(repo: SeaRepository) {
     let scope = new_scope();
     let missing = next_version(&build(scope, company("Ghost LLP", "ghost@alpha.kz")), 1);
-    match repo.update(&missing, 1, true, true).await {
+    match repo.update(&missing, 1, true, true, &[]).await {
         Err(RepositoryError::NotFound) => {}
         other => panic!("expected NotFound, got {other:?}"),
     }
@@ -1217,7 +1227,7 @@ async fn update_of_a_missing_or_foreign_customer_is_not_found(repo: SeaRepositor
         intruder.workspace_id = foreign.workspace_id;
         intruder.name = "Intruder".into();
         intruder.contacts = Vec::new();
-        match repo.update(&intruder, 1, true, true).await {
+        match repo.update(&intruder, 1, true, true, &[]).await {
             Err(RepositoryError::NotFound) => {}
             other => panic!("expected NotFound for {foreign:?}, got {other:?}"),
         }
@@ -1254,7 +1264,7 @@ async fn update_to_a_taken_unique_value_is_a_duplicate(repo: SeaRepository) {
         attempt.name = "Taken".into();
         attempt.tags = strings(&["taken"]);
         attempt.contacts = other_contacts(&v1);
-        assert_duplicate(repo.update(&attempt, 1, true, false).await, field);
+        assert_duplicate(repo.update(&attempt, 1, true, false, &[]).await, field);
         assert_eq!(get(&repo, &v1).await, Some(v1.clone()), "{field:?}");
         assert_eq!(get(&repo, &owner).await, Some(owner.clone()), "{field:?}");
     }
@@ -1262,7 +1272,7 @@ async fn update_to_a_taken_unique_value_is_a_duplicate(repo: SeaRepository) {
     // Keeping one's own values is no conflict.
     let mut same = next_version(&v1, 1);
     same.name = "Same values".into();
-    repo.update(&same, 1, false, false).await.unwrap();
+    repo.update(&same, 1, false, false, &[]).await.unwrap();
     assert_eq!(get(&repo, &v1).await, Some(same));
 }
 
@@ -1307,7 +1317,7 @@ async fn soft_delete_hides_the_customer_and_keeps_its_children(repo: SeaReposito
     let at = T0 + Duration::days(1) + Duration::microseconds(7);
     let by = UserId::new();
     assert_eq!(
-        repo.soft_delete(scope, &[doomed.id], at, by).await.unwrap(),
+        repo.soft_delete(scope, &[doomed.id], at, by, &[]).await.unwrap(),
         vec![doomed.id]
     );
 
@@ -1337,7 +1347,7 @@ async fn soft_delete_hides_the_customer_and_keeps_its_children(repo: SeaReposito
     late.name = "Late writer".into();
     late.contacts = Vec::new();
     assert_not_found(
-        repo.update(&late, doomed.version, true, true).await,
+        repo.update(&late, doomed.version, true, true, &[]).await,
         "update of a deleted customer",
     );
 
@@ -1352,7 +1362,7 @@ async fn soft_delete_hides_the_customer_and_keeps_its_children(repo: SeaReposito
 
     // Deleting again deletes nothing and keeps the first deletion time.
     assert_eq!(
-        repo.soft_delete(scope, &[doomed.id], at + Duration::days(1), by)
+        repo.soft_delete(scope, &[doomed.id], at + Duration::days(1), by, &[])
             .await
             .unwrap(),
         Vec::<CustomerId>::new()
@@ -1399,7 +1409,7 @@ async fn soft_delete_returns_only_live_ids_of_the_scope(repo: SeaRepository) {
     // Nothing is deleted through another workspace or organization, nor an empty list.
     for foreign in [sibling_scope, stranger_scope, new_scope()] {
         assert_eq!(
-            repo.soft_delete(foreign, &[first.id, second.id], T0, UserId::new())
+            repo.soft_delete(foreign, &[first.id, second.id], T0, UserId::new(), &[])
                 .await
                 .unwrap(),
             Vec::<CustomerId>::new(),
@@ -1407,7 +1417,7 @@ async fn soft_delete_returns_only_live_ids_of_the_scope(repo: SeaRepository) {
         );
     }
     assert_eq!(
-        repo.soft_delete(scope, &[], T0, UserId::new()).await.unwrap(),
+        repo.soft_delete(scope, &[], T0, UserId::new(), &[]).await.unwrap(),
         Vec::<CustomerId>::new()
     );
     assert_eq!(get(&repo, &first).await, Some(first.clone()));
@@ -1415,7 +1425,7 @@ async fn soft_delete_returns_only_live_ids_of_the_scope(repo: SeaRepository) {
 
     let at = T0 + Duration::days(2);
     let asked = [CustomerId::new(), sibling.id, second.id, stranger.id, gone.id, first.id];
-    let mut deleted = repo.soft_delete(scope, &asked, at, UserId::new()).await.unwrap();
+    let mut deleted = repo.soft_delete(scope, &asked, at, UserId::new(), &[]).await.unwrap();
     deleted.sort();
     let mut expected = vec![first.id, second.id];
     expected.sort();
@@ -1483,17 +1493,20 @@ async fn get_deleted_and_restore_bring_the_customer_back_whole(repo: SeaReposito
         let mut intruder = back.clone();
         intruder.organization_id = foreign.organization_id;
         intruder.workspace_id = foreign.workspace_id;
-        assert_not_found(repo.restore(&intruder).await, &format!("{foreign:?}"));
+        assert_not_found(repo.restore(&intruder, &[]).await, &format!("{foreign:?}"));
         assert_eq!(get_deleted(&repo, &customer).await, Some((customer.clone(), at)));
     }
-    assert_not_found(repo.restore(&restored(&live, T0 + Duration::days(1))).await, "live");
+    assert_not_found(
+        repo.restore(&restored(&live, T0 + Duration::days(1)), &[]).await,
+        "live",
+    );
     assert_eq!(get(&repo, &live).await, Some(live.clone()));
     let missing = restored(&build(scope, company("Ghost LLP", "ghost@gamma.kz")), T0);
-    assert_not_found(repo.restore(&missing).await, "missing");
+    assert_not_found(repo.restore(&missing, &[]).await, "missing");
     assert_eq!(customer_rows(&repo, missing.id).await, 0);
 
     // The restore brings everything back.
-    repo.restore(&back).await.unwrap();
+    repo.restore(&back, &[]).await.unwrap();
     assert_eq!(get(&repo, &customer).await, Some(back.clone()));
     assert_eq!(get_deleted(&repo, &customer).await, None);
     assert_eq!(names(&repo, scope, tag_filter("gamma")).await, ["ТОО Гамма"]);
@@ -1518,10 +1531,13 @@ async fn get_deleted_and_restore_bring_the_customer_back_whole(repo: SeaReposito
     assert_eq!(children(&repo, customer.id).await, children_of_rich(2));
 
     // A restored customer is live: restoring again is not found; it can be updated.
-    assert_not_found(repo.restore(&restored(&back, T0 + Duration::days(2))).await, "again");
+    assert_not_found(
+        repo.restore(&restored(&back, T0 + Duration::days(2)), &[]).await,
+        "again",
+    );
     let mut next = next_version(&back, 1);
     next.name = "ТОО Гамма Плюс".into();
-    repo.update(&next, back.version, false, false).await.unwrap();
+    repo.update(&next, back.version, false, false, &[]).await.unwrap();
     assert_eq!(get(&repo, &customer).await, Some(next));
 }
 
@@ -1562,7 +1578,7 @@ async fn restore_when_a_live_customer_took_a_unique_value_is_a_duplicate(repo: S
         insert(&repo, &taker).await;
 
         let back = restored(&deleted, T0 + Duration::days(2));
-        assert_duplicate(repo.restore(&back).await, field);
+        assert_duplicate(repo.restore(&back, &[]).await, field);
         assert_eq!(get(&repo, &deleted).await, None, "{field:?}");
         assert_eq!(
             get_deleted(&repo, &deleted).await,
@@ -1575,7 +1591,7 @@ async fn restore_when_a_live_customer_took_a_unique_value_is_a_duplicate(repo: S
 
         // Once the value is free again, the restore succeeds.
         soft_delete(&repo, &taker, T0 + Duration::days(3)).await;
-        repo.restore(&back).await.unwrap();
+        repo.restore(&back, &[]).await.unwrap();
         assert_eq!(get(&repo, &deleted).await, Some(back), "{field:?}");
     }
 }
@@ -1650,7 +1666,7 @@ async fn purge_removes_only_customers_deleted_before_the_cut_off(repo: SeaReposi
     assert_eq!(repo.purge(cut).await.unwrap(), 0);
     let (at_cut, _) = &all[2];
     let back = restored(at_cut, cut + Duration::days(1));
-    repo.restore(&back).await.unwrap();
+    repo.restore(&back, &[]).await.unwrap();
     assert_eq!(get(&repo, at_cut).await, Some(back));
     assert_eq!(notes_of(&repo, first, at_cut.id).await.map(|n| n.len()), Some(1));
 
@@ -1709,7 +1725,7 @@ async fn insert_many_stores_all_or_nothing(repo: SeaRepository) {
     let org = OrganizationId::new();
     let scope = Scope::new(org, WorkspaceId::new());
     let sibling = Scope::new(org, WorkspaceId::new());
-    repo.insert_many(&[]).await.unwrap();
+    repo.insert_many(&[], &[]).await.unwrap();
 
     // A good batch is stored whole.
     let good: Vec<Customer> = (0..3)
@@ -1720,7 +1736,7 @@ async fn insert_many_stores_all_or_nothing(repo: SeaRepository) {
             })
         })
         .collect();
-    repo.insert_many(&good).await.unwrap();
+    repo.insert_many(&good, &[]).await.unwrap();
     for customer in &good {
         assert_eq!(get(&repo, customer).await, Some(customer.clone()));
     }
@@ -1828,7 +1844,7 @@ async fn insert_many_stores_all_or_nothing(repo: SeaRepository) {
         ),
     ];
     for (what, batch, index, field) in bad_batches {
-        assert_batch_error(repo.insert_many(&batch).await, index, field);
+        assert_batch_error(repo.insert_many(&batch, &[]).await, index, field);
         assert_eq!(dump(&repo).await, before, "{what}");
         for customer in &batch {
             assert_eq!(customer_rows(&repo, customer.id).await, 0, "{what}");
@@ -1855,7 +1871,7 @@ async fn insert_many_stores_all_or_nothing(repo: SeaRepository) {
             }
         }),
     ];
-    repo.insert_many(&reuse).await.unwrap();
+    repo.insert_many(&reuse, &[]).await.unwrap();
     for customer in &reuse {
         assert_eq!(get(&repo, customer).await, Some(customer.clone()));
     }
@@ -1949,6 +1965,7 @@ async fn merge_moves_children_and_notes_to_the_primary_and_removes_the_duplicate
         &merged,
         f.primary.version,
         &[(f.first.id, f.first.version), (f.second.id, f.second.version)],
+        &[],
     )
     .await
     .unwrap();
@@ -2051,7 +2068,7 @@ async fn merge_moves_children_and_notes_to_the_primary_and_removes_the_duplicate
     insert(&repo, &build(scope, company("Alfa LLP", "office@alfa.kz"))).await;
     let mut next = next_version(&merged, 1);
     next.contacts.truncate(1);
-    repo.update(&next, merged.version, true, false).await.unwrap();
+    repo.update(&next, merged.version, true, false, &[]).await.unwrap();
     assert_eq!(get(&repo, &f.primary).await, Some(next));
 }
 
@@ -2106,10 +2123,10 @@ async fn merge_that_fails_changes_nothing(repo: SeaRepository) {
     // Both the primary and the second duplicate moved on to version 2 since.
     let mut primary = next_version(&f.primary, 1);
     primary.name = "ТОО «Альфа» (2)".into();
-    repo.update(&primary, 1, false, false).await.unwrap();
+    repo.update(&primary, 1, false, false, &[]).await.unwrap();
     let mut second = next_version(&f.second, 1);
     second.industry = Some("Retail".into());
-    repo.update(&second, 1, false, false).await.unwrap();
+    repo.update(&second, 1, false, false, &[]).await.unwrap();
     let first = f.first.clone();
     // A customer already deleted, one of another workspace and a holder of a BIN.
     let deleted = rich(scope, "Deleted LLP", "deleted@alfa.kz", "deleted");
@@ -2155,7 +2172,7 @@ async fn merge_that_fails_changes_nothing(repo: SeaRepository) {
         ("primary from the future", 3, [(first.id, 1), (second.id, 2)]),
     ];
     for (what, expected_version, duplicates) in stale {
-        assert_conflict(repo.merge(&merged, expected_version, &duplicates).await, what);
+        assert_conflict(repo.merge(&merged, expected_version, &duplicates, &[]).await, what);
         unchanged(what).await;
     }
 
@@ -2168,7 +2185,10 @@ async fn merge_that_fails_changes_nothing(repo: SeaRepository) {
         ("deleted duplicate", deleted.id),
         ("duplicate of another workspace", foreign.id),
     ] {
-        match repo.merge(&merged, 2, &[(first.id, 1), (id, 1), (second.id, 2)]).await {
+        match repo
+            .merge(&merged, 2, &[(first.id, 1), (id, 1), (second.id, 2)], &[])
+            .await
+        {
             Err(RepositoryError::VersionConflict | RepositoryError::NotFound) => {}
             other => panic!("{what}: expected VersionConflict or NotFound, got {other:?}"),
         }
@@ -2179,7 +2199,7 @@ async fn merge_that_fails_changes_nothing(repo: SeaRepository) {
     let mut taken = merged.clone();
     taken.bin = holder.bin.clone();
     assert_duplicate(
-        repo.merge(&taken, 2, &[(first.id, 1), (second.id, 2)]).await,
+        repo.merge(&taken, 2, &[(first.id, 1), (second.id, 2)], &[]).await,
         UniqueField::Bin,
     );
     unchanged("taken BIN").await;
@@ -2188,7 +2208,7 @@ async fn merge_that_fails_changes_nothing(repo: SeaRepository) {
     soft_delete(&repo, &primary, T0 + Duration::days(3)).await;
     let before_deleted_primary = dump(&repo).await;
     assert_not_found(
-        repo.merge(&merged, 2, &[(first.id, 1), (second.id, 2)]).await,
+        repo.merge(&merged, 2, &[(first.id, 1), (second.id, 2)], &[]).await,
         "deleted primary",
     );
     assert_eq!(dump(&repo).await, before_deleted_primary);
@@ -2197,10 +2217,12 @@ async fn merge_that_fails_changes_nothing(repo: SeaRepository) {
     assert_eq!(notes_of(&repo, scope, first.id).await.map(|n| n.len()), Some(2));
 
     // After all that, the right versions merge.
-    repo.restore(&restored(&primary, T0 + Duration::days(4))).await.unwrap();
+    repo.restore(&restored(&primary, T0 + Duration::days(4)), &[])
+        .await
+        .unwrap();
     let current = get(&repo, &primary).await.unwrap();
     let merged = merge(&current, &[first.clone(), second.clone()], UserId::new(), now);
-    repo.merge(&merged, current.version, &[(first.id, 1), (second.id, 2)])
+    repo.merge(&merged, current.version, &[(first.id, 1), (second.id, 2)], &[])
         .await
         .unwrap();
     assert_eq!(get(&repo, &primary).await, Some(merged));
@@ -2591,7 +2613,7 @@ async fn note_calls_for_a_foreign_missing_or_deleted_customer_are_not_found(repo
     // A deleted customer: its notes are hidden, kept, and come back on restore.
     soft_delete(&repo, &customer, T0 + Duration::days(1)).await;
     check(scope, customer.id, "deleted customer".into()).await;
-    repo.restore(&restored(&customer, T0 + Duration::days(2)))
+    repo.restore(&restored(&customer, T0 + Duration::days(2)), &[])
         .await
         .unwrap();
     assert_eq!(notes_of(&repo, scope, customer.id).await, Some(vec![kept.clone()]));
@@ -2691,7 +2713,7 @@ async fn merge_keeps_a_note_added_to_a_duplicate_meanwhile(repo: SeaRepository) 
     let locks = lock_rows(&repo, "customer_contacts", f.first.id).await;
     let merging = {
         let (repo, merged) = (repo.clone(), merged.clone());
-        tokio::spawn(async move { repo.merge(&merged, 1, &duplicates).await })
+        tokio::spawn(async move { repo.merge(&merged, 1, &duplicates, &[]).await })
     };
     wait_for_lock_waiters(&repo, 1, &[&merging]).await;
     let late = note_at(f.first.id, "Добавлена во время слияния", T0 + Duration::hours(5));
@@ -2747,7 +2769,7 @@ async fn restore_racing_purge_keeps_the_customer_whole_or_removes_it_whole(repo:
     let back = restored(&customer, cut + Duration::hours(1));
     let restoring = {
         let (repo, back) = (repo.clone(), back.clone());
-        tokio::spawn(async move { repo.restore(&back).await })
+        tokio::spawn(async move { repo.restore(&back, &[]).await })
     };
     wait_for_lock_waiters(&repo, 2, &[&restoring]).await;
     locks.release().await;
@@ -3491,4 +3513,980 @@ async fn ping_answers(repo: SeaRepository) {
         .await
         .unwrap();
     assert_eq!(page.total, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Outbox: every write stores its events in `customer_events`, in its own transaction
+// ---------------------------------------------------------------------------------------------
+
+/// The events the service writes with a new customer: `customer.created` by its creator at its
+/// creation time.
+fn created(customer: &Customer) -> Vec<EventEnvelope> {
+    let actor = customer.created_by.unwrap_or_default();
+    vec![EventEnvelope::new(
+        customer,
+        actor,
+        customer.created_at,
+        CustomerEvent::Created {
+            customer_type: customer.customer_type,
+            status: customer.status,
+            created_by: actor,
+        },
+    )]
+}
+
+/// The `customer.deleted` event of a soft delete by `by` at `at`.
+fn deleted(customer: &Customer, by: UserId, at: OffsetDateTime) -> EventEnvelope {
+    EventEnvelope::new(customer, by, at, CustomerEvent::Deleted { deleted_by: by })
+}
+
+/// The `customer.updated` event of writing `after` over `before`, by its updater at its update
+/// time.
+fn updated(before: &Customer, after: &Customer) -> EventEnvelope {
+    let actor = after.updated_by.unwrap_or_default();
+    EventEnvelope::new(
+        after,
+        actor,
+        after.updated_at,
+        CustomerEvent::Updated {
+            changes: diff(before, after),
+            updated_by: actor,
+        },
+    )
+}
+
+/// The `customer.restored` event of a restore as `customer`.
+fn restored_event(customer: &Customer) -> EventEnvelope {
+    let actor = customer.updated_by.unwrap_or_default();
+    EventEnvelope::new(
+        customer,
+        actor,
+        customer.updated_at,
+        CustomerEvent::Restored { restored_by: actor },
+    )
+}
+
+/// The `customers.merged` event of merging `duplicates` into `merged`.
+fn merged_event(merged: &Customer, duplicates: &[Customer]) -> EventEnvelope {
+    let actor = merged.updated_by.unwrap_or_default();
+    EventEnvelope::new(
+        merged,
+        actor,
+        merged.updated_at,
+        CustomerEvent::Merged {
+            primary_customer_id: merged.id,
+            merged_customer_ids: duplicates.iter().map(|d| d.id).collect(),
+            merged_customers: duplicates.to_vec(),
+            merged_by: actor,
+        },
+    )
+}
+
+/// One row of `customer_events` (without its `seq`), read directly.
+#[derive(Debug, Clone, PartialEq)]
+struct OutboxRow {
+    id: Uuid,
+    organization_id: Uuid,
+    workspace_id: Uuid,
+    customer_id: Uuid,
+    event_type: String,
+    version: i64,
+    payload: serde_json::Value,
+    actor: Uuid,
+    occurred_at: OffsetDateTime,
+    published_at: Option<OffsetDateTime>,
+}
+
+impl OutboxRow {
+    /// The row `event` must be stored as: its own id, tenant, subject, type, schema version
+    /// and actor, the `payload` object of its wire form, and not published yet.
+    fn of(event: &EventEnvelope) -> Self {
+        let mut wire = serde_json::to_value(event).unwrap();
+        assert_eq!(wire["type"], json!(event.event.type_name()));
+        let payload = wire["payload"].take();
+        assert!(payload.is_object(), "{} has no payload object", event.event.type_name());
+        Self {
+            id: event.event_id,
+            organization_id: event.organization_id.into_uuid(),
+            workspace_id: event.workspace_id.into_uuid(),
+            customer_id: event.customer_id.into_uuid(),
+            event_type: event.event.type_name().to_owned(),
+            version: i64::from(event.version),
+            payload,
+            actor: event.actor.into_uuid(),
+            occurred_at: event.occurred_at,
+            published_at: None,
+        }
+    }
+}
+
+/// Every row of the outbox with its `seq`, in `seq` order.
+async fn outbox(repo: &SeaRepository) -> Vec<(i64, OutboxRow)> {
+    let db = repo.connection();
+    let backend = db.get_database_backend();
+    let statement = Statement::from_string(
+        backend,
+        "SELECT seq, id, organization_id, workspace_id, customer_id, type, version, payload, actor, occurred_at, \
+         published_at FROM customer_events ORDER BY seq",
+    );
+    let from_micros = |us: i64| OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).unwrap();
+    let rows = db.query_all_raw(statement).await.unwrap();
+    rows.iter()
+        .map(|row| {
+            let uuid = |column: &str| row.try_get::<Uuid>("", column).unwrap();
+            // PostgreSQL: integer, jsonb, timestamptz; SQLite: INTEGER, JSON text, microseconds.
+            let (version, payload, occurred_at, published_at) = if backend == DbBackend::Postgres {
+                (
+                    i64::from(row.try_get::<i32>("", "version").unwrap()),
+                    row.try_get::<serde_json::Value>("", "payload").unwrap(),
+                    row.try_get::<OffsetDateTime>("", "occurred_at").unwrap(),
+                    row.try_get::<Option<OffsetDateTime>>("", "published_at").unwrap(),
+                )
+            } else {
+                let text = row.try_get::<String>("", "payload").unwrap();
+                (
+                    row.try_get::<i64>("", "version").unwrap(),
+                    serde_json::from_str(&text).unwrap_or_else(|e| panic!("payload {text:?} is no JSON: {e}")),
+                    from_micros(row.try_get::<i64>("", "occurred_at").unwrap()),
+                    row.try_get::<Option<i64>>("", "published_at").unwrap().map(from_micros),
+                )
+            };
+            let stored = OutboxRow {
+                id: uuid("id"),
+                organization_id: uuid("organization_id"),
+                workspace_id: uuid("workspace_id"),
+                customer_id: uuid("customer_id"),
+                event_type: row.try_get::<String>("", "type").unwrap(),
+                version,
+                payload,
+                actor: uuid("actor"),
+                occurred_at,
+                published_at,
+            };
+            (row.try_get::<i64>("", "seq").unwrap(), stored)
+        })
+        .collect()
+}
+
+/// The outbox holds the rows `before` unchanged (same `seq` too), followed by exactly the
+/// rows of `appended`, in that order, `seq` strictly increasing throughout; each new row
+/// decodes back to the event it was written for.
+async fn assert_outbox(repo: &SeaRepository, before: &[(i64, OutboxRow)], appended: &[EventEnvelope], what: &str) {
+    let rows = outbox(repo).await;
+    let seqs: Vec<i64> = rows.iter().map(|(seq, _)| *seq).collect();
+    assert!(
+        seqs.windows(2).all(|pair| pair[0] < pair[1]),
+        "{what}: seq not strictly increasing: {seqs:?}"
+    );
+    let kept = before.len().min(rows.len());
+    assert_eq!(&rows[..kept], before, "{what}: the earlier events changed");
+    let new: Vec<&OutboxRow> = rows[kept..].iter().map(|(_, row)| row).collect();
+    let expected: Vec<OutboxRow> = appended.iter().map(OutboxRow::of).collect();
+    assert_eq!(
+        new.iter().map(|r| (r.event_type.as_str(), r.id)).collect::<Vec<_>>(),
+        expected
+            .iter()
+            .map(|r| (r.event_type.as_str(), r.id))
+            .collect::<Vec<_>>(),
+        "{what}: the new events (type, id) in seq order"
+    );
+    for ((got, want), event) in new.iter().zip(&expected).zip(appended) {
+        assert_eq!(*got, want, "{what}: row of {} {}", want.event_type, want.id);
+        let decoded: CustomerEvent =
+            serde_json::from_value(json!({ "type": got.event_type, "payload": got.payload })).unwrap();
+        assert_eq!(decoded, event.event, "{what}: {} decoded", want.event_type);
+    }
+}
+
+/// Neither a row of the five customer tables nor an event was written.
+async fn assert_nothing_written(repo: &SeaRepository, events: &[(i64, OutboxRow)], rows: &Dump, what: &str) {
+    assert_eq!(outbox(repo).await, events, "{what}: the outbox changed");
+    assert_eq!(&dump(repo).await, rows, "{what}: the customers changed");
+}
+
+/// Gives the events the ids of the list reversed, so that ordering by id is not the order
+/// given.
+fn reverse_event_ids(events: &mut [EventEnvelope]) {
+    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).rev().collect();
+    for (event, id) in events.iter_mut().zip(ids) {
+        event.event_id = id;
+    }
+}
+
+async fn insert_stores_its_events_in_the_outbox_in_the_given_order(repo: SeaRepository) {
+    let scope = new_scope();
+    let customer = full_customer(scope);
+    let actor = customer.created_by.unwrap();
+    let manager = UserId::new();
+    // Ids and times decrease along the list, so that neither orders the rows as given.
+    let at = T0 + Duration::microseconds(3);
+    let mut events = vec![
+        EventEnvelope::new(
+            &customer,
+            actor,
+            at,
+            CustomerEvent::Created {
+                customer_type: customer.customer_type,
+                status: customer.status,
+                created_by: actor,
+            },
+        ),
+        EventEnvelope::new(
+            &customer,
+            manager,
+            at - Duration::microseconds(1),
+            CustomerEvent::Assigned {
+                assigned_to: customer.assigned_to,
+                assigned_by: manager,
+            },
+        ),
+        EventEnvelope::new(
+            &customer,
+            actor,
+            at - Duration::microseconds(2),
+            CustomerEvent::StatusChanged {
+                previous_status: CustomerStatus::Lead,
+                new_status: CustomerStatus::Active,
+                changed_by: actor,
+                reason: Some("Клиент «вернулся»\nс заказом 50% \\ 100%".into()),
+            },
+        ),
+        EventEnvelope::new(
+            &customer,
+            actor,
+            at - Duration::days(1),
+            CustomerEvent::DealCreateRequested {
+                title: "Сделка с ТОО «Альфа-Қазақстан»".into(),
+                value: money("1234567.89"),
+                assigned_to: None,
+            },
+        ),
+    ];
+    reverse_event_ids(&mut events);
+    assert!(events[0].event_id > events[3].event_id);
+    repo.insert(&customer, &events).await.unwrap();
+
+    // Every column spelled out for the first row, and the payloads of the others.
+    let rows = outbox(&repo).await;
+    assert_eq!(rows.len(), 4);
+    assert_eq!(
+        rows[0].1,
+        OutboxRow {
+            id: events[0].event_id,
+            organization_id: scope.organization_id.into_uuid(),
+            workspace_id: scope.workspace_id.into_uuid(),
+            customer_id: customer.id.into_uuid(),
+            event_type: "customer.created".into(),
+            version: i64::from(EVENT_SCHEMA_VERSION),
+            payload: json!({ "customerType": "COMPANY", "status": "ACTIVE", "createdBy": actor }),
+            actor: actor.into_uuid(),
+            occurred_at: at,
+            published_at: None,
+        }
+    );
+    assert_eq!(
+        rows[0].1.occurred_at.unix_timestamp_nanos() % 1_000_000_000,
+        123_459_000
+    );
+    assert_eq!(
+        rows[1].1.payload,
+        json!({ "assignedTo": customer.assigned_to, "assignedBy": manager })
+    );
+    assert_eq!(
+        (rows[1].1.actor, rows[1].1.occurred_at),
+        (manager.into_uuid(), at - Duration::microseconds(1))
+    );
+    assert_eq!(
+        rows[2].1.payload,
+        json!({
+            "previousStatus": "LEAD",
+            "newStatus": "ACTIVE",
+            "changedBy": actor,
+            "reason": "Клиент «вернулся»\nс заказом 50% \\ 100%",
+        })
+    );
+    assert_eq!(
+        rows[3].1.payload,
+        json!({ "title": "Сделка с ТОО «Альфа-Қазақстан»", "value": "1234567.89", "assignedTo": null })
+    );
+    assert_outbox(&repo, &[], &events, "insert").await;
+
+    // A write without events adds none; the events of another tenant carry its ids.
+    let before = outbox(&repo).await;
+    let quiet = build(scope, company("Quiet LLP", "quiet@alpha.kz"));
+    repo.insert(&quiet, &[]).await.unwrap();
+    assert_outbox(&repo, &before, &[], "insert without events").await;
+    let stranger = build(new_scope(), company("ТОО «Альфа-Қазақстан»", "info@alpha.kz"));
+    let stranger_events = created(&stranger);
+    repo.insert(&stranger, &stranger_events).await.unwrap();
+    assert_outbox(&repo, &before, &stranger_events, "insert in another organization").await;
+
+    // A batch stores the events given with it, in the given order (not the order of the items).
+    let before = outbox(&repo).await;
+    let batch: Vec<Customer> = (0..3).map(|n| batch_item(scope, n, |d| d)).collect();
+    let mut batch_events: Vec<EventEnvelope> = batch.iter().rev().flat_map(created).collect();
+    batch_events.push(EventEnvelope::new(
+        &batch[1],
+        manager,
+        T0,
+        CustomerEvent::Assigned {
+            assigned_to: Some(manager),
+            assigned_by: manager,
+        },
+    ));
+    reverse_event_ids(&mut batch_events);
+    repo.insert_many(&batch, &batch_events).await.unwrap();
+    assert_outbox(&repo, &before, &batch_events, "insert_many").await;
+    for customer in &batch {
+        assert_eq!(get(&repo, customer).await, Some(customer.clone()));
+    }
+}
+
+/// A write the store refuses stores none of its events: the change and its events commit or
+/// roll back together.
+async fn a_refused_write_stores_none_of_its_events(repo: SeaRepository) {
+    let org = OrganizationId::new();
+    let scope = Scope::new(org, WorkspaceId::new());
+    let sibling = Scope::new(org, WorkspaceId::new());
+    let v1 = stored_customer(&repo, scope).await;
+    let mut v2 = next_version(&v1, 1);
+    v2.name = "ТОО Альфа 2".into();
+    repo.update(&v2, 1, false, false, &[updated(&v1, &v2)]).await.unwrap();
+    let owner = build(
+        sibling,
+        CustomerDraft {
+            iin: Some(iin(130)),
+            bin: Some(bin(130)),
+            ..company("Owner LLP", "owner@beta.kz")
+        },
+    );
+    insert(&repo, &owner).await;
+    let gone = rich(scope, "Gone LLP", "gone@alpha.kz", "gone");
+    insert(&repo, &gone).await;
+    soft_delete(&repo, &gone, T0 + Duration::days(1)).await;
+    let taker = build(sibling, company("Taker LLP", "GONE@alpha.kz"));
+    insert(&repo, &taker).await;
+    let first = rich(scope, "Alfa LLP", "office@alpha.kz", "first");
+    let second = rich(scope, "Альфа Трейд", "trade@alpha.kz", "second");
+    insert(&repo, &first).await;
+    insert(&repo, &second).await;
+    let events = outbox(&repo).await;
+    let rows = dump(&repo).await;
+    assert_eq!(events.len(), 8);
+
+    // Inserts: a taken e-mail or IIN, and a failure after the customer row was written.
+    let with_children = |draft: CustomerDraft| CustomerDraft {
+        contacts: vec![full_contact("Асет", "aset@alpha.kz", "+77011111111", true)],
+        addresses: vec![full_address(AddressType::Billing, "Алматы", "050000", true)],
+        tags: vec!["dup".into()],
+        ..draft
+    };
+    let taken_email = build(scope, with_children(company("Dup LLP", " INFO@Alpha.kz ")));
+    assert_duplicate(
+        repo.insert(&taken_email, &created(&taken_email)).await,
+        UniqueField::Email,
+    );
+    assert_nothing_written(&repo, &events, &rows, "insert with a taken e-mail").await;
+    let taken_iin = build(
+        scope,
+        with_children(CustomerDraft {
+            iin: Some(iin(130)),
+            ..individual("Берик", "berik@alpha.kz")
+        }),
+    );
+    assert_duplicate(repo.insert(&taken_iin, &created(&taken_iin)).await, UniqueField::Iin);
+    assert_nothing_written(&repo, &events, &rows, "insert with a taken IIN").await;
+    let mut broken = build(
+        scope,
+        CustomerDraft {
+            addresses: vec![
+                full_address(AddressType::Billing, "Алматы", "050000", true),
+                full_address(AddressType::Shipping, "Астана", "010000", true),
+            ],
+            ..company("Broken LLP", "broken@alpha.kz")
+        },
+    );
+    broken.addresses[1].address_type = AddressType::Billing;
+    assert!(repo.insert(&broken, &created(&broken)).await.is_err());
+    assert_nothing_written(&repo, &events, &rows, "insert failing after its row").await;
+
+    // Updates: stale, from the future, of a missing customer, to a taken e-mail.
+    let mut late = next_version(&v1, 2);
+    late.name = "Late".into();
+    late.contacts = other_contacts(&v1);
+    assert_conflict(
+        repo.update(&late, 1, true, false, &[updated(&v1, &late)]).await,
+        "stale update",
+    );
+    assert_nothing_written(&repo, &events, &rows, "stale update").await;
+    let mut ahead = next_version(&v2, 1);
+    ahead.name = "Ahead".into();
+    assert_conflict(
+        repo.update(&ahead, 7, false, false, &[updated(&v2, &ahead)]).await,
+        "update from the future",
+    );
+    assert_nothing_written(&repo, &events, &rows, "update from the future").await;
+    let ghost = next_version(&build(scope, company("Ghost LLP", "ghost@alpha.kz")), 1);
+    assert_not_found(
+        repo.update(&ghost, 1, true, true, &[updated(&v1, &ghost)]).await,
+        "update of a missing customer",
+    );
+    assert_nothing_written(&repo, &events, &rows, "update of a missing customer").await;
+    let mut taking = next_version(&v2, 1);
+    taking.email = owner.email.clone();
+    assert_duplicate(
+        repo.update(&taking, 2, false, false, &[updated(&v2, &taking)]).await,
+        UniqueField::Email,
+    );
+    assert_nothing_written(&repo, &events, &rows, "update to a taken e-mail").await;
+    let mut late_for_gone = next_version(&gone, 1);
+    late_for_gone.name = "Late".into();
+    assert_not_found(
+        repo.update(&late_for_gone, 1, false, false, &[updated(&gone, &late_for_gone)])
+            .await,
+        "update of a deleted customer",
+    );
+    assert_nothing_written(&repo, &events, &rows, "update of a deleted customer").await;
+
+    // Batches with a collision, with the events of every item.
+    for (what, batch, index) in [
+        (
+            "batch whose item 2 takes an existing e-mail",
+            vec![
+                batch_item(scope, 0, |d| d),
+                batch_item(scope, 1, |d| d),
+                batch_item(scope, 2, |d| CustomerDraft {
+                    email: "OWNER@beta.kz".into(),
+                    ..d
+                }),
+            ],
+            2,
+        ),
+        (
+            "batch whose items 0 and 1 share a BIN",
+            vec![
+                batch_item(scope, 3, |d| CustomerDraft {
+                    bin: Some(bin(131)),
+                    ..d
+                }),
+                batch_item(sibling, 4, |d| CustomerDraft {
+                    bin: Some(bin(131)),
+                    ..d
+                }),
+            ],
+            1,
+        ),
+    ] {
+        let batch_events: Vec<EventEnvelope> = batch.iter().flat_map(created).collect();
+        match repo.insert_many(&batch, &batch_events).await {
+            Err(BatchError { index: got, .. }) => assert_eq!(got, index, "{what}"),
+            Ok(()) => panic!("{what}: stored"),
+        }
+        assert_nothing_written(&repo, &events, &rows, what).await;
+    }
+
+    // Merges: stale primary, stale duplicate, missing duplicate, a taken BIN.
+    let merged = merge(
+        &v2,
+        &[first.clone(), second.clone()],
+        UserId::new(),
+        T0 + Duration::days(2),
+    );
+    let merge_events = vec![
+        merged_event(&merged, &[first.clone(), second.clone()]),
+        updated(&v2, &merged),
+    ];
+    assert_conflict(
+        repo.merge(&merged, 1, &[(first.id, 1), (second.id, 1)], &merge_events)
+            .await,
+        "stale primary",
+    );
+    assert_nothing_written(&repo, &events, &rows, "merge with a stale primary").await;
+    assert_conflict(
+        repo.merge(&merged, 2, &[(first.id, 1), (second.id, 2)], &merge_events)
+            .await,
+        "stale duplicate",
+    );
+    assert_nothing_written(&repo, &events, &rows, "merge with a stale duplicate").await;
+    match repo
+        .merge(&merged, 2, &[(first.id, 1), (CustomerId::new(), 1)], &merge_events)
+        .await
+    {
+        Err(RepositoryError::VersionConflict | RepositoryError::NotFound) => {}
+        other => panic!("merge with a missing duplicate: expected VersionConflict or NotFound, got {other:?}"),
+    }
+    assert_nothing_written(&repo, &events, &rows, "merge with a missing duplicate").await;
+    let mut taking_bin = merged.clone();
+    taking_bin.bin = owner.bin.clone();
+    assert_duplicate(
+        repo.merge(&taking_bin, 2, &[(first.id, 1), (second.id, 1)], &merge_events)
+            .await,
+        UniqueField::Bin,
+    );
+    assert_nothing_written(&repo, &events, &rows, "merge taking a BIN").await;
+    let into_gone = merge(
+        &gone,
+        &[first.clone(), second.clone()],
+        UserId::new(),
+        T0 + Duration::days(2),
+    );
+    assert_not_found(
+        repo.merge(
+            &into_gone,
+            1,
+            &[(first.id, 1), (second.id, 1)],
+            &[merged_event(&into_gone, &[first.clone(), second.clone()])],
+        )
+        .await,
+        "merge into a deleted primary",
+    );
+    assert_nothing_written(&repo, &events, &rows, "merge into a deleted primary").await;
+
+    // Restores: the e-mail was taken meanwhile; a live or a missing customer.
+    let back = restored(&gone, T0 + Duration::days(3));
+    assert_duplicate(repo.restore(&back, &[restored_event(&back)]).await, UniqueField::Email);
+    assert_nothing_written(&repo, &events, &rows, "restore of a taken e-mail").await;
+    let live = restored(&v2, T0 + Duration::days(3));
+    assert_not_found(
+        repo.restore(&live, &[restored_event(&live)]).await,
+        "restore of a live customer",
+    );
+    assert_nothing_written(&repo, &events, &rows, "restore of a live customer").await;
+    let missing = restored(&build(scope, company("Ghost LLP", "ghost@alpha.kz")), T0);
+    assert_not_found(
+        repo.restore(&missing, &[restored_event(&missing)]).await,
+        "restore of a missing customer",
+    );
+    assert_nothing_written(&repo, &events, &rows, "restore of a missing customer").await;
+
+    // Soft deletes that delete nothing: through another workspace, or already deleted.
+    let by = UserId::new();
+    let at = T0 + Duration::days(4);
+    assert_eq!(
+        repo.soft_delete(
+            sibling,
+            &[v2.id, first.id],
+            at,
+            by,
+            &[deleted(&v2, by, at), deleted(&first, by, at)]
+        )
+        .await
+        .unwrap(),
+        Vec::<CustomerId>::new()
+    );
+    assert_nothing_written(&repo, &events, &rows, "soft delete through another workspace").await;
+    assert_eq!(
+        repo.soft_delete(scope, &[gone.id], at, by, &[deleted(&gone, by, at)])
+            .await
+            .unwrap(),
+        Vec::<CustomerId>::new()
+    );
+    assert_nothing_written(&repo, &events, &rows, "soft delete of a deleted customer").await;
+
+    // The right versions go through, with their events.
+    let merge_events = vec![
+        merged_event(&merged, &[first.clone(), second.clone()]),
+        updated(&v2, &merged),
+    ];
+    repo.merge(&merged, 2, &[(first.id, 1), (second.id, 1)], &merge_events)
+        .await
+        .unwrap();
+    assert_outbox(&repo, &events, &merge_events, "merge with the right versions").await;
+}
+
+/// An event that cannot be stored (its id is taken) fails the write, which then changes
+/// nothing: a change is never committed without its events.
+async fn a_write_whose_events_cannot_be_stored_changes_nothing(repo: SeaRepository) {
+    let scope = new_scope();
+    let v1 = stored_customer(&repo, scope).await;
+    let first = rich(scope, "Alfa LLP", "office@alpha.kz", "first");
+    let second = rich(scope, "Альфа Трейд", "trade@alpha.kz", "second");
+    insert(&repo, &first).await;
+    insert(&repo, &second).await;
+    let gone = rich(scope, "Gone LLP", "gone@alpha.kz", "gone");
+    insert(&repo, &gone).await;
+    soft_delete(&repo, &gone, T0 + Duration::days(1)).await;
+    let events = outbox(&repo).await;
+    let rows = dump(&repo).await;
+    assert_eq!(events.len(), 5);
+    // Each write gets a good event first and then one whose id is taken.
+    let taken = events[0].1.id;
+    let clashing = |good: EventEnvelope| {
+        let mut clash = good.clone();
+        clash.event_id = taken;
+        vec![good, clash]
+    };
+    let expect_failure = |result: Result<(), RepositoryError>, what: &str| match result {
+        Err(RepositoryError::Unexpected(_)) => {}
+        other => panic!("{what}: expected Unexpected (an event could not be stored), got {other:?}"),
+    };
+
+    let newcomer = rich(scope, "New LLP", "new@alpha.kz", "new");
+    expect_failure(
+        repo.insert(&newcomer, &clashing(created(&newcomer).remove(0))).await,
+        "insert",
+    );
+    assert_nothing_written(&repo, &events, &rows, "insert").await;
+
+    let mut v2 = next_version(&v1, 1);
+    v2.name = "ТОО Альфа 2".into();
+    v2.contacts = other_contacts(&v1);
+    v2.tags = strings(&["v2"]);
+    expect_failure(
+        repo.update(&v2, 1, true, true, &clashing(updated(&v1, &v2))).await,
+        "update",
+    );
+    assert_nothing_written(&repo, &events, &rows, "update").await;
+
+    let batch: Vec<Customer> = (0..2).map(|n| batch_item(scope, n, |d| d)).collect();
+    match repo.insert_many(&batch, &clashing(created(&batch[1]).remove(0))).await {
+        Err(BatchError { error, .. }) => expect_failure(Err(error), "insert_many"),
+        Ok(()) => panic!("insert_many: stored"),
+    }
+    assert_nothing_written(&repo, &events, &rows, "insert_many").await;
+
+    let by = UserId::new();
+    let at = T0 + Duration::days(2);
+    match repo
+        .soft_delete(scope, &[v1.id], at, by, &clashing(deleted(&v1, by, at)))
+        .await
+    {
+        Err(RepositoryError::Unexpected(_)) => {}
+        other => panic!("soft_delete: expected Unexpected, got {other:?}"),
+    }
+    assert_nothing_written(&repo, &events, &rows, "soft_delete").await;
+
+    let back = restored(&gone, T0 + Duration::days(2));
+    expect_failure(repo.restore(&back, &clashing(restored_event(&back))).await, "restore");
+    assert_nothing_written(&repo, &events, &rows, "restore").await;
+
+    let merged = merge(
+        &v1,
+        &[first.clone(), second.clone()],
+        UserId::new(),
+        T0 + Duration::days(2),
+    );
+    expect_failure(
+        repo.merge(
+            &merged,
+            1,
+            &[(first.id, 1), (second.id, 1)],
+            &clashing(merged_event(&merged, &[first.clone(), second.clone()])),
+        )
+        .await,
+        "merge",
+    );
+    assert_nothing_written(&repo, &events, &rows, "merge").await;
+
+    // With storable events the same writes go through.
+    let update_events = vec![updated(&v1, &v2)];
+    repo.update(&v2, 1, true, true, &update_events).await.unwrap();
+    assert_outbox(&repo, &events, &update_events, "update with storable events").await;
+    assert_eq!(get(&repo, &v1).await, Some(v2));
+}
+
+/// Update, restore and merge append their events after the earlier ones; the history of
+/// merged-away customers stays.
+async fn update_restore_and_merge_append_their_events(repo: SeaRepository) {
+    let f = merge_fixture(&repo).await;
+    let before = outbox(&repo).await;
+    assert_eq!(
+        before.iter().map(|(_, row)| row.customer_id).collect::<Vec<_>>(),
+        [f.primary.id, f.first.id, f.second.id].map(CustomerId::into_uuid)
+    );
+    let mut appended = Vec::new();
+
+    // An update with a field change and a status change, the events in the service's order;
+    // the first carries a rich JSON document (nested, unicode, big and fractional numbers).
+    let mut v2 = next_version(&f.primary, 1);
+    v2.name = "ТОО «Альфа» (2)".into();
+    v2.status = CustomerStatus::Active;
+    v2.custom_fields = full_customer(f.scope).custom_fields;
+    let actor = v2.updated_by.unwrap();
+    let events = vec![
+        updated(&f.primary, &v2),
+        EventEnvelope::new(
+            &v2,
+            actor,
+            v2.updated_at,
+            CustomerEvent::StatusChanged {
+                previous_status: f.primary.status,
+                new_status: CustomerStatus::Active,
+                changed_by: actor,
+                reason: None,
+            },
+        ),
+    ];
+    repo.update(&v2, 1, false, false, &events).await.unwrap();
+    appended.extend(events);
+    assert_outbox(&repo, &before, &appended, "update").await;
+    let rows = outbox(&repo).await;
+    assert_eq!(
+        rows[3].1.payload,
+        json!({
+            "changes": {
+                "name": { "old": "ТОО «Альфа»", "new": "ТОО «Альфа» (2)" },
+                "status": { "old": f.primary.status, "new": "ACTIVE" },
+                "customFields": { "old": null, "new": v2.custom_fields },
+            },
+            "updatedBy": actor,
+        })
+    );
+    assert_eq!(
+        rows[4].1.payload,
+        json!({ "previousStatus": f.primary.status, "newStatus": "ACTIVE", "changedBy": actor })
+    );
+
+    // Soft delete and restore.
+    let by = UserId::new();
+    let at = T0 + Duration::days(1);
+    let events = vec![deleted(&v2, by, at)];
+    assert_eq!(
+        repo.soft_delete(f.scope, &[v2.id], at, by, &events).await.unwrap(),
+        vec![v2.id]
+    );
+    appended.extend(events);
+    let v3 = restored(&v2, T0 + Duration::days(2));
+    let events = vec![restored_event(&v3)];
+    repo.restore(&v3, &events).await.unwrap();
+    appended.extend(events);
+    assert_outbox(&repo, &before, &appended, "soft delete and restore").await;
+    let rows = outbox(&repo).await;
+    assert_eq!(rows[6].1.payload, json!({ "restoredBy": v3.updated_by }));
+    assert_eq!(rows[6].1.occurred_at, T0 + Duration::days(2));
+
+    // The merge: the merged event with the snapshots of the duplicates, then the update.
+    let duplicates = [f.first.clone(), f.second.clone()];
+    let merged = merge(&v3, &duplicates, UserId::new(), T0 + Duration::days(3));
+    let events = vec![merged_event(&merged, &duplicates), updated(&v3, &merged)];
+    repo.merge(
+        &merged,
+        v3.version,
+        &[(f.first.id, f.first.version), (f.second.id, f.second.version)],
+        &events,
+    )
+    .await
+    .unwrap();
+    appended.extend(events);
+    assert_outbox(&repo, &before, &appended, "merge").await;
+    let rows = outbox(&repo).await;
+    let payload = &rows[7].1.payload;
+    assert_eq!(rows[7].1.event_type, "customers.merged");
+    assert_eq!(payload["primaryCustomerId"], json!(f.primary.id));
+    assert_eq!(payload["mergedCustomerIds"], json!([f.first.id, f.second.id]));
+    assert_eq!(payload["mergedCustomers"], json!(duplicates));
+    assert_eq!(payload["mergedCustomers"][0]["bin"], json!(bin(121)));
+    assert_eq!(get(&repo, &f.primary).await, Some(merged));
+    // The merged-away customers are gone; their history is not.
+    assert_eq!(count_all(&repo, "customers").await, 1);
+    for duplicate in [&f.first, &f.second] {
+        assert_eq!(
+            count_where(&repo, "customer_events", "customer_id", duplicate.id.into_uuid()).await,
+            1
+        );
+    }
+}
+
+async fn soft_delete_appends_only_the_events_of_the_customers_it_deleted(repo: SeaRepository) {
+    let org = OrganizationId::new();
+    let scope = Scope::new(org, WorkspaceId::new());
+    let sibling_scope = Scope::new(org, WorkspaceId::new());
+    let first = rich(scope, "First LLP", "first@alpha.kz", "first");
+    let second = rich(scope, "Second LLP", "second@alpha.kz", "second");
+    let bystander = rich(scope, "Bystander LLP", "bystander@alpha.kz", "bystander");
+    let gone = rich(scope, "Gone LLP", "gone@alpha.kz", "gone");
+    let sibling = rich(sibling_scope, "Sibling LLP", "sibling@alpha.kz", "sibling");
+    let stranger = rich(new_scope(), "Stranger LLP", "stranger@alpha.kz", "stranger");
+    let missing = rich(scope, "Missing LLP", "missing@alpha.kz", "missing");
+    for customer in [&first, &second, &bystander, &gone, &sibling, &stranger] {
+        insert(&repo, customer).await;
+    }
+    soft_delete(&repo, &gone, T0 + Duration::days(1)).await;
+    let before = outbox(&repo).await;
+    assert_eq!(before.len(), 7);
+
+    // Events for every asked id (one of them twice) and for a live customer not asked; only
+    // those of `first` and `second` are stored, in the given order.
+    let by = UserId::new();
+    let at = T0 + Duration::days(2);
+    let for_second_too = EventEnvelope::new(
+        &second,
+        by,
+        at,
+        CustomerEvent::StatusChanged {
+            previous_status: second.status,
+            new_status: CustomerStatus::Churned,
+            changed_by: by,
+            reason: Some("удалён".into()),
+        },
+    );
+    let events = vec![
+        deleted(&missing, by, at),
+        deleted(&second, by, at),
+        deleted(&sibling, by, at),
+        deleted(&bystander, by, at),
+        deleted(&gone, by, at),
+        deleted(&first, by, at),
+        deleted(&stranger, by, at),
+        for_second_too.clone(),
+    ];
+    let asked = [missing.id, sibling.id, first.id, stranger.id, gone.id, second.id];
+    assert_eq!(
+        repo.soft_delete(scope, &asked, at, by, &events).await.unwrap(),
+        vec![first.id, second.id]
+    );
+    assert_outbox(
+        &repo,
+        &before,
+        &[events[1].clone(), events[5].clone(), for_second_too],
+        "soft delete",
+    )
+    .await;
+    for customer in [&bystander, &sibling, &stranger] {
+        assert_eq!(get(&repo, customer).await, Some(customer.clone()), "{}", customer.name);
+    }
+
+    // Deleting again deletes nothing and stores nothing.
+    let before = outbox(&repo).await;
+    let again = T0 + Duration::days(3);
+    assert_eq!(
+        repo.soft_delete(scope, &[first.id], again, by, &[deleted(&first, by, again)])
+            .await
+            .unwrap(),
+        Vec::<CustomerId>::new()
+    );
+    assert_outbox(&repo, &before, &[], "soft delete of a deleted customer").await;
+}
+
+/// Events of one customer are stored in the order of its versions, by `seq`: written one
+/// after the other, and by writers racing with retries.
+async fn events_of_one_customer_are_in_version_order_by_seq(repo: SeaRepository) {
+    let scope = new_scope();
+    let v1 = stored_customer(&repo, scope).await;
+    // A neighbour written meanwhile, whose events interleave.
+    let neighbour = build(scope, company("Neighbour LLP", "neighbour@alpha.kz"));
+    insert(&repo, &neighbour).await;
+    let write = |repo: SeaRepository, current: Customer| async move {
+        let mut next = next_version(&current, 1);
+        next.name = format!("Версия {}", next.version);
+        let events = vec![updated(&current, &next)];
+        let result = repo.update(&next, current.version, false, false, &events).await;
+        (next, events, result)
+    };
+
+    // Ten updates one after the other, a neighbour update in between each.
+    let mut current = v1.clone();
+    let mut other = neighbour.clone();
+    for _ in 0..10 {
+        let (next, _, result) = write(repo.clone(), current.clone()).await;
+        result.unwrap();
+        current = next;
+        let (next, _, result) = write(repo.clone(), other.clone()).await;
+        result.unwrap();
+        other = next;
+    }
+
+    // Four writers racing, five successful updates each, retrying on conflicts.
+    let barrier = Arc::new(Barrier::new(4));
+    let mut writers = Vec::new();
+    for _ in 0..4 {
+        let (repo, barrier, id) = (repo.clone(), barrier.clone(), v1.id);
+        writers.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let mut won = 0;
+            let mut conflicts = 0;
+            while won < 5 {
+                let current = repo.get(scope, id).await.unwrap().unwrap();
+                let (_, _, result) = write(repo.clone(), current).await;
+                match result {
+                    Ok(()) => won += 1,
+                    Err(RepositoryError::VersionConflict) => conflicts += 1,
+                    Err(other) => panic!("racing update: expected Ok or VersionConflict, got {other:?}"),
+                }
+            }
+            conflicts
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let last = get(&repo, &v1).await.unwrap();
+    assert_eq!(last.version, 31);
+
+    // The customer's events by seq: created, then one update per version, 2 to 31.
+    let rows: Vec<OutboxRow> = outbox(&repo)
+        .await
+        .into_iter()
+        .map(|(_, row)| row)
+        .filter(|row| row.customer_id == v1.id.into_uuid())
+        .collect();
+    let names: Vec<String> = rows
+        .iter()
+        .skip(1)
+        .map(|row| row.payload["changes"]["name"]["new"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = (2..=31).map(|v| format!("Версия {v}")).collect();
+    assert_eq!(rows[0].event_type, "customer.created");
+    assert_eq!(names, expected, "update events of the customer in seq order");
+    // Each event's old name is the previous version's: no event of a refused write.
+    let olds: Vec<&str> = rows
+        .iter()
+        .skip(2)
+        .map(|row| row.payload["changes"]["name"]["old"].as_str().unwrap())
+        .collect();
+    assert_eq!(olds, expected[..29].iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        count_where(&repo, "customer_events", "customer_id", neighbour.id.into_uuid()).await,
+        11
+    );
+
+    // Racing deletes, then racing restores, each with its own event: only the winner's is
+    // stored, after the last update.
+    let before = outbox(&repo).await;
+    let at = T0 + Duration::days(1);
+    let barrier = Arc::new(Barrier::new(4));
+    let mut deleters = Vec::new();
+    for _ in 0..4 {
+        let (repo, barrier, last) = (repo.clone(), barrier.clone(), last.clone());
+        deleters.push(tokio::spawn(async move {
+            let by = UserId::new();
+            let event = deleted(&last, by, at);
+            barrier.wait().await;
+            let result = repo
+                .soft_delete(scope, &[last.id], at, by, std::slice::from_ref(&event))
+                .await;
+            (event, result.unwrap())
+        }));
+    }
+    let mut winners = Vec::new();
+    for deleter in deleters {
+        let (event, deleted_ids) = deleter.await.unwrap();
+        match deleted_ids.as_slice() {
+            [id] if *id == v1.id => winners.push(event),
+            [] => {}
+            other => panic!("racing delete deleted {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "racing deletes: {winners:?}");
+    let barrier = Arc::new(Barrier::new(4));
+    let mut restorers = Vec::new();
+    for i in 0..4 {
+        let (repo, barrier) = (repo.clone(), barrier.clone());
+        let back = restored(&last, T0 + Duration::days(2) + Duration::microseconds(i));
+        restorers.push(tokio::spawn(async move {
+            let event = restored_event(&back);
+            barrier.wait().await;
+            let result = repo.restore(&back, std::slice::from_ref(&event)).await;
+            (event, result)
+        }));
+    }
+    for restorer in restorers {
+        match restorer.await.unwrap() {
+            (event, Ok(())) => winners.push(event),
+            (_, Err(RepositoryError::NotFound)) => {}
+            (_, other) => panic!("racing restore: expected Ok or NotFound, got {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 2, "racing restores: {winners:?}");
+    assert_outbox(&repo, &before, &winners, "racing deletes and restores").await;
 }
