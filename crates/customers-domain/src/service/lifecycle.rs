@@ -18,7 +18,7 @@ use crate::ports::{
 };
 use crate::values::{Bin, Email, Iin, Phone};
 
-use super::{Children, CustomerService, change_events, creation_events, internal, is_conversion};
+use super::{Children, CustomerService, change_events, creation_events, internal, status_events};
 
 /// The most customers one bulk call or one merge handles.
 pub const MAX_BULK: usize = 100;
@@ -119,30 +119,7 @@ where
         expected_version: Option<i64>,
     ) -> Result<Customer, CustomerError> {
         let describe = |before: &Customer, after: &Customer, actor: UserId, now: OffsetDateTime| {
-            let mut events = vec![EventEnvelope::new(
-                after,
-                actor,
-                now,
-                CustomerEvent::StatusChanged {
-                    previous_status: before.status,
-                    new_status: after.status,
-                    changed_by: actor,
-                    reason: reason.clone(),
-                },
-            )];
-            if is_conversion(before, after) {
-                events.push(EventEnvelope::new(
-                    after,
-                    actor,
-                    now,
-                    CustomerEvent::LeadConverted {
-                        previous_status: before.status,
-                        new_status: after.status,
-                        converted_by: actor,
-                    },
-                ));
-            }
-            events
+            status_events(before, after, actor, now, reason.clone())
         };
         let (_, after) = self
             .write(
@@ -177,29 +154,7 @@ where
         expected_version: Option<i64>,
     ) -> Result<Customer, CustomerError> {
         let describe = |before: &Customer, after: &Customer, actor: UserId, now: OffsetDateTime| {
-            let mut events = vec![
-                EventEnvelope::new(
-                    after,
-                    actor,
-                    now,
-                    CustomerEvent::LeadConverted {
-                        previous_status: before.status,
-                        new_status: after.status,
-                        converted_by: actor,
-                    },
-                ),
-                EventEnvelope::new(
-                    after,
-                    actor,
-                    now,
-                    CustomerEvent::StatusChanged {
-                        previous_status: before.status,
-                        new_status: after.status,
-                        changed_by: actor,
-                        reason: Some("lead converted".into()),
-                    },
-                ),
-            ];
+            let mut events = status_events(before, after, actor, now, Some("lead converted".into()));
             if before.assigned_to != after.assigned_to {
                 events.push(EventEnvelope::new(
                     after,

@@ -423,6 +423,44 @@ pub fn apply_changes(
     Ok(next)
 }
 
+/// `customer.status.changed` (with `reason`) when the status moved, then
+/// `customer.lead.converted` when the move converted a lead.
+pub(crate) fn status_events(
+    before: &Customer,
+    after: &Customer,
+    actor: UserId,
+    now: OffsetDateTime,
+    reason: Option<String>,
+) -> Vec<EventEnvelope> {
+    let mut events = Vec::new();
+    if before.status != after.status {
+        events.push(EventEnvelope::new(
+            after,
+            actor,
+            now,
+            CustomerEvent::StatusChanged {
+                previous_status: before.status,
+                new_status: after.status,
+                changed_by: actor,
+                reason,
+            },
+        ));
+    }
+    if is_conversion(before, after) {
+        events.push(EventEnvelope::new(
+            after,
+            actor,
+            now,
+            CustomerEvent::LeadConverted {
+                previous_status: before.status,
+                new_status: after.status,
+                converted_by: actor,
+            },
+        ));
+    }
+    events
+}
+
 /// A LEAD or PROSPECT that becomes ACTIVE, by whatever route, was converted now.
 fn record_conversion(before: &Customer, after: &mut Customer, now: OffsetDateTime) {
     if is_conversion(before, after) && after.converted_at.is_none() {
@@ -456,31 +494,7 @@ pub(crate) fn change_events(
             updated_by: actor,
         },
     )];
-    if before.status != after.status {
-        events.push(EventEnvelope::new(
-            after,
-            actor,
-            now,
-            CustomerEvent::StatusChanged {
-                previous_status: before.status,
-                new_status: after.status,
-                changed_by: actor,
-                reason: None,
-            },
-        ));
-    }
-    if is_conversion(before, after) {
-        events.push(EventEnvelope::new(
-            after,
-            actor,
-            now,
-            CustomerEvent::LeadConverted {
-                previous_status: before.status,
-                new_status: after.status,
-                converted_by: actor,
-            },
-        ));
-    }
+    events.extend(status_events(before, after, actor, now, None));
     if before.assigned_to != after.assigned_to {
         events.push(EventEnvelope::new(
             after,
@@ -974,8 +988,8 @@ mod tests {
         assert_eq!(
             types(&seen),
             vec![
-                "customer.lead.converted",
                 "customer.status.changed",
+                "customer.lead.converted",
                 "customer.assigned",
                 "deal.create.requested"
             ]
