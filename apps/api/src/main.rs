@@ -177,7 +177,7 @@ async fn serve() -> Result<(), String> {
         Some(url) => {
             let relay = customers_infra::OutboxRelay::new(db_for_relay, url, customers_infra::relay::DEFAULT_STREAM)
                 .map_err(|e| format!("invalid REDIS_URL: {e}"))?;
-            tokio::spawn(relay.run(std::time::Duration::from_millis(500), std::future::pending()));
+            tokio::spawn(supervise_relay(relay));
             tracing::info!(
                 stream = customers_infra::relay::DEFAULT_STREAM,
                 "publishing events to Redis"
@@ -218,5 +218,20 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+/// Runs the outbox relay for the life of the process, starting it again should it ever stop.
+async fn supervise_relay(relay: customers_infra::OutboxRelay) {
+    loop {
+        let run = tokio::spawn(
+            relay
+                .clone()
+                .run(std::time::Duration::from_millis(500), std::future::pending()),
+        );
+        if let Err(err) = run.await {
+            tracing::error!(error = %err, "the event relay stopped; starting it again");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use deadpool_redis::{Config, Pool, Runtime, redis};
+use deadpool_redis::{Manager, Pool, Runtime, redis};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, TransactionTrait};
 use uuid::Uuid;
 
@@ -18,7 +18,13 @@ use crate::sql::Codec;
 /// The stream the service publishes its events to.
 pub const DEFAULT_STREAM: &str = "customers.events";
 /// Events handed to Redis per round trip.
-const BATCH: u32 = 100;
+const BATCH: u32 = 50;
+/// About how many entries the stream keeps (`XADD … MAXLEN ~`); consumers that fall further
+/// behind read the outbox history instead.
+pub const STREAM_MAX_LEN: u64 = 1_000_000;
+/// One relay at a time per process on SQLite.
+static SQLITE_RELAY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The advisory lock key of the relay (any constant shared by all copies).
 const RELAY_LOCK: i64 = 0x0c05_7000_e7e1;
 
@@ -54,8 +60,14 @@ impl OutboxRelay {
     /// A relay from `db`'s outbox to `stream` on the Redis at `redis_url`. Connecting is lazy:
     /// a Redis that is down now is simply tried again later.
     pub fn new(db: DatabaseConnection, redis_url: &str, stream: &str) -> Result<Self, RelayError> {
-        let redis = Config::from_url(redis_url)
-            .create_pool(Some(Runtime::Tokio1))
+        let connection = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(10)));
+        let manager = Manager::new_with_config(redis_url, connection).map_err(|e| RelayError::Redis(e.to_string()))?;
+        let redis = Pool::builder(manager)
+            .max_size(2)
+            .runtime(Runtime::Tokio1)
+            .build()
             .map_err(|e| RelayError::Redis(e.to_string()))?;
         Ok(Self {
             codec: Codec::new(db.get_database_backend()),
@@ -65,20 +77,27 @@ impl OutboxRelay {
         })
     }
 
-    /// Publishes one batch of unpublished events, oldest first. Returns how many; 0 when there
-    /// is nothing to do or another relay holds the lock.
+    /// Publishes one batch of unpublished events, oldest first (per customer, the order in
+    /// which their changes committed). Returns how many; 0 when there is nothing to do or
+    /// another relay holds the lock.
+    ///
+    /// Redis is reached before any database transaction opens, and on SQLite no write lock is
+    /// held while Redis is called, so writers never wait for Redis.
     pub async fn publish_pending(&self) -> Result<usize, RelayError> {
         let db_err = |e: sea_orm::DbErr| RelayError::Database(e.to_string());
         let k = &self.codec;
-        // SQLite: take the write lock at once, so that two relays (or a relay and a writer)
-        // queue instead of failing on a lock upgrade.
-        let options = sea_orm::TransactionOptions {
-            sqlite_transaction_mode: (k.backend() == DbBackend::Sqlite)
-                .then_some(sea_orm::SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        let txn = self.db.begin_with_options(options).await.map_err(db_err)?;
+        let mut connection = self.redis.get().await.map_err(|e| RelayError::Redis(e.to_string()))?;
+        let mut select = k.sql(
+            "SELECT seq, id, organization_id, workspace_id, customer_id, type, version, payload, actor, occurred_at \
+             FROM customer_events WHERE published_at IS NULL ORDER BY seq LIMIT ",
+        );
+        select.bind(k.int(BATCH.into()));
+        let mut mark = k.sql("UPDATE customer_events SET published_at = ");
+        mark.bind(k.time(time::OffsetDateTime::now_utc()))
+            .push(" WHERE seq IN ");
         if k.backend() == DbBackend::Postgres {
+            // One relay at a time among all server copies, for the whole round.
+            let txn = self.db.begin().await.map_err(db_err)?;
             let mut lock = k.sql("SELECT pg_try_advisory_xact_lock(");
             lock.bind(k.int(RELAY_LOCK)).push(") AS locked");
             let locked = txn
@@ -93,45 +112,69 @@ impl OutboxRelay {
                 txn.rollback().await.map_err(db_err)?;
                 return Ok(0);
             }
-        }
-        let mut select = k.sql(
-            "SELECT seq, id, organization_id, workspace_id, customer_id, type, version, payload, actor, occurred_at \
-             FROM customer_events WHERE published_at IS NULL ORDER BY seq LIMIT ",
-        );
-        select.bind(k.int(BATCH.into()));
-        if k.backend() == DbBackend::Postgres {
-            select.push(" FOR UPDATE");
-        }
-        let rows = txn.query_all_raw(select.build()).await.map_err(db_err)?;
-        if rows.is_empty() {
+            let rows = txn.query_all_raw(select.build()).await.map_err(db_err)?;
+            let Some(seqs) = self.send(&mut connection, &rows).await? else {
+                txn.rollback().await.map_err(db_err)?;
+                return Ok(0);
+            };
+            mark.bind_list(seqs.iter().map(|s| k.int(*s)));
+            txn.execute_raw(mark.build()).await.map_err(db_err)?;
             txn.commit().await.map_err(db_err)?;
-            return Ok(0);
+            Ok(seqs.len())
+        } else {
+            // SQLite belongs to one process: a process-wide lock lets one relay publish at a
+            // time. Read, publish, then stamp in a short write.
+            let Ok(_turn) = SQLITE_RELAY.try_lock() else {
+                return Ok(0);
+            };
+            let rows = self.db.query_all_raw(select.build()).await.map_err(db_err)?;
+            let Some(seqs) = self.send(&mut connection, &rows).await? else {
+                return Ok(0);
+            };
+            mark.bind_list(seqs.iter().map(|s| k.int(*s)));
+            let options = sea_orm::TransactionOptions {
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                ..Default::default()
+            };
+            let txn = self.db.begin_with_options(options).await.map_err(db_err)?;
+            txn.execute_raw(mark.build()).await.map_err(db_err)?;
+            txn.commit().await.map_err(db_err)?;
+            Ok(seqs.len())
+        }
+    }
+
+    /// Adds `rows` to the stream in one atomic pipeline; their `seq`s, or `None` for no rows.
+    async fn send(
+        &self,
+        connection: &mut deadpool_redis::Connection,
+        rows: &[QueryResult],
+    ) -> Result<Option<Vec<i64>>, RelayError> {
+        if rows.is_empty() {
+            return Ok(None);
         }
         let mut seqs = Vec::with_capacity(rows.len());
         let mut pipe = redis::pipe();
         pipe.atomic();
-        for row in &rows {
-            let (seq, envelope) = self.envelope(row).map_err(|e| RelayError::Database(e.to_string()))?;
+        for row in rows {
+            let (seq, envelope) = self.envelope(row).map_err(|e| {
+                tracing::error!(error = %e, "an outbox row cannot be read; the relay is stuck on it");
+                RelayError::Database(e.to_string())
+            })?;
             seqs.push(seq);
             pipe.cmd("XADD")
                 .arg(&self.stream)
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(STREAM_MAX_LEN)
                 .arg("*")
                 .arg("event")
                 .arg(envelope.to_string())
                 .ignore();
         }
-        let mut connection = self.redis.get().await.map_err(|e| RelayError::Redis(e.to_string()))?;
-        if let Err(err) = pipe.query_async::<()>(&mut connection).await {
-            txn.rollback().await.map_err(db_err)?;
-            return Err(RelayError::Redis(err.to_string()));
-        }
-        let mut mark = k.sql("UPDATE customer_events SET published_at = ");
-        mark.bind(k.time(time::OffsetDateTime::now_utc()))
-            .push(" WHERE seq IN ")
-            .bind_list(seqs.iter().map(|s| k.int(*s)));
-        txn.execute_raw(mark.build()).await.map_err(db_err)?;
-        txn.commit().await.map_err(db_err)?;
-        Ok(seqs.len())
+        pipe.query_async::<()>(connection)
+            .await
+            .map_err(|e| RelayError::Redis(e.to_string()))?;
+        Ok(Some(seqs))
     }
 
     /// The wire envelope of an outbox row.

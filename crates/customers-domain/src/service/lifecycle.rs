@@ -451,16 +451,21 @@ where
                 unique.push(*id);
             }
         }
-        let mut snapshots = HashMap::new();
-        for id in &unique {
-            if let Some(customer) = self.repository.get(scope, *id).await.map_err(internal)? {
-                snapshots.insert(*id, customer);
-            }
-        }
         let now = self.clock.now();
-        let events: Vec<EventEnvelope> = snapshots
-            .values()
-            .map(|customer| EventEnvelope::new(customer, actor, now, CustomerEvent::Deleted { deleted_by: actor }))
+        // One event per id asked; the repository keeps those of the customers it deletes (even
+        // one restored a moment ago), in the same transaction.
+        let events: Vec<EventEnvelope> = unique
+            .iter()
+            .map(|id| EventEnvelope {
+                event_id: uuid::Uuid::now_v7(),
+                version: crate::events::EVENT_SCHEMA_VERSION,
+                occurred_at: now,
+                organization_id: scope.organization_id,
+                workspace_id: scope.workspace_id,
+                customer_id: *id,
+                actor,
+                event: CustomerEvent::Deleted { deleted_by: actor },
+            })
             .collect();
         let deleted = self
             .repository
