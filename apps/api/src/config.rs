@@ -117,14 +117,14 @@ impl Config {
             })?;
         let redis_url = lookup("REDIS_URL").filter(|v| !v.trim().is_empty());
         if let Some(url) = &redis_url
-            && !["redis://", "rediss://", "redis+unix://", "unix://"]
+            && !["redis://", "redis+unix://", "unix://"]
                 .iter()
                 .any(|p| url.starts_with(p))
         {
             return Err(ConfigError {
                 variable: "REDIS_URL",
                 value: url.clone(),
-                reason: "expected a redis://host:port URL".into(),
+                reason: "expected a redis://host:port URL (TLS, rediss://, is not supported yet)".into(),
             });
         }
         Ok(Self {
@@ -181,6 +181,7 @@ mod tests {
             ("RETENTION_DAYS", "0"),
             ("RETENTION_DAYS", "soon"),
             ("REDIS_URL", "localhost:6379"),
+            ("REDIS_URL", "rediss://cache.example.kz:6380"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var);
