@@ -481,6 +481,10 @@ impl SeaRepository {
     }
 
     /// Appends events to the outbox, inside the transaction of the change they describe.
+    ///
+    /// Callers must have locked the customer's row first (every write here updates or inserts
+    /// it before appending): per customer, `seq` order is then commit order, which the relay's
+    /// ordering relies on.
     async fn append_events(&self, txn: &DatabaseTransaction, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
         let k = &self.codec;
         for event in events {
