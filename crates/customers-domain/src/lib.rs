@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod error;
 pub mod events;
+pub mod history;
 pub mod ids;
 pub mod lifecycle;
 pub mod model;

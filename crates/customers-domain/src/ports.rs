@@ -156,6 +156,14 @@ pub trait CustomerRepository: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Customer>, RepositoryError>;
 
+    /// The events of a live customer of `scope`, in the order written; `Ok(None)` when there is
+    /// no such customer.
+    async fn events_of(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+    ) -> Result<Option<Vec<EventEnvelope>>, RepositoryError>;
+
     /// Adds a note to a live customer of `scope`. MUST return [`RepositoryError::NotFound`]
     /// when there is no such customer.
     async fn add_note(&self, scope: Scope, note: &CustomerNote) -> Result<(), RepositoryError>;

@@ -933,6 +933,51 @@ impl CustomerRepository for SeaRepository {
         Ok(customers)
     }
 
+    async fn events_of(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+    ) -> Result<Option<Vec<EventEnvelope>>, RepositoryError> {
+        let k = &self.codec;
+        let txn = self.begin_read().await?;
+        let mut exists = k.sql("SELECT 1 AS found WHERE ");
+        self.live_customer(&mut exists, scope, customer);
+        if txn.query_one_raw(exists.build()).await.map_err(db_error)?.is_none() {
+            txn.commit().await.map_err(db_error)?;
+            return Ok(None);
+        }
+        let mut sql = k.sql(
+            "SELECT id, organization_id, workspace_id, customer_id, type, version, payload, actor, occurred_at \
+             FROM customer_events WHERE organization_id = ",
+        );
+        sql.bind(k.uuid(scope.organization_id))
+            .push(" AND workspace_id = ")
+            .bind(k.uuid(scope.workspace_id))
+            .push(" AND customer_id = ")
+            .bind(k.uuid(customer))
+            .push(" ORDER BY seq");
+        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
+        txn.commit().await.map_err(db_error)?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let event_type: String = k.get(row, "type")?;
+            let payload = k.get_json(row, "payload")?.unwrap_or(serde_json::Value::Null);
+            let event = serde_json::from_value(serde_json::json!({ "type": event_type, "payload": payload }))
+                .map_err(|e| corrupt("payload", e))?;
+            events.push(EventEnvelope {
+                event_id: k.get::<Uuid>(row, "id")?,
+                version: u32::try_from(read_int(k, row, "version")?).map_err(|e| corrupt("version", e))?,
+                occurred_at: k.get_time(row, "occurred_at")?,
+                organization_id: OrganizationId::from(k.get::<Uuid>(row, "organization_id")?),
+                workspace_id: WorkspaceId::from(k.get::<Uuid>(row, "workspace_id")?),
+                customer_id: CustomerId::from(k.get::<Uuid>(row, "customer_id")?),
+                actor: UserId::from(k.get::<Uuid>(row, "actor")?),
+                event,
+            });
+        }
+        Ok(Some(events))
+    }
+
     async fn add_note(&self, scope: Scope, note: &CustomerNote) -> Result<(), RepositoryError> {
         let k = &self.codec;
         let mut sql =

@@ -269,3 +269,71 @@ impl AddressPatch {
         draft
     }
 }
+
+/// One line of a customer's audit trail.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct HistoryEntryResponse {
+    /// The event it comes from.
+    pub event_id: Uuid,
+    /// The event type (`customer.updated`, `customer.status.changed`, …).
+    #[oai(rename = "type")]
+    pub event_type: String,
+    /// When (UTC).
+    pub occurred_at: OffsetDateTime,
+    /// Who.
+    pub actor: Uuid,
+    /// The field that changed; null for whole-customer events (created, deleted, restored,
+    /// merged).
+    #[oai(nullable)]
+    pub field: Option<String>,
+    /// Its value before.
+    pub old_value: serde_json::Value,
+    /// Its value after.
+    pub new_value: serde_json::Value,
+    /// The route of the change: `api` or `merge`.
+    pub source: String,
+}
+
+impl From<customers_domain::history::HistoryEntry> for HistoryEntryResponse {
+    fn from(e: customers_domain::history::HistoryEntry) -> Self {
+        Self {
+            event_id: e.event_id,
+            event_type: e.event_type.to_owned(),
+            occurred_at: e.occurred_at,
+            actor: e.actor.into(),
+            field: e.field,
+            old_value: e.old_value,
+            new_value: e.new_value,
+            source: e.source.as_str().to_owned(),
+        }
+    }
+}
+
+/// One page of the audit trail, newest first.
+#[derive(Debug, Clone, Object)]
+pub struct HistoryPage {
+    /// The entries of this page.
+    pub items: Vec<HistoryEntryResponse>,
+    /// How many entries match.
+    pub total: u64,
+    /// This page (1-based).
+    pub page: u32,
+    /// Page size.
+    pub limit: u32,
+    /// Number of pages.
+    pub pages: u64,
+}
+
+impl From<Page<customers_domain::history::HistoryEntry>> for HistoryPage {
+    fn from(page: Page<customers_domain::history::HistoryEntry>) -> Self {
+        let pages = page.pages();
+        Self {
+            items: page.items.into_iter().map(Into::into).collect(),
+            total: page.total,
+            page: page.page,
+            limit: page.limit,
+            pages,
+        }
+    }
+}

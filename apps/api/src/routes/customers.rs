@@ -343,7 +343,12 @@ impl CustomersApi {
 
 /// Parses a date-time bound: RFC 3339, or a plain date (its first or, for an upper bound,
 /// its last microsecond in UTC).
-fn parse_bound(errors: &mut ValidationErrors, field: &str, raw: Option<&str>, upper: bool) -> Option<OffsetDateTime> {
+pub(crate) fn parse_bound(
+    errors: &mut ValidationErrors,
+    field: &str,
+    raw: Option<&str>,
+    upper: bool,
+) -> Option<OffsetDateTime> {
     let raw = raw?.trim();
     if raw.is_empty() {
         return None;

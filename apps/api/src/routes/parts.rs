@@ -14,7 +14,7 @@ use customers_domain::{AddressId, ContactId, CustomerId, NoteId, Scope};
 
 use crate::app::Service;
 use crate::auth::{BearerAuth, Permission, Principal};
-use crate::dto::parts::{AddressPatch, ContactPatch, NotePage, NoteRequest, NoteResponse};
+use crate::dto::parts::{AddressPatch, ContactPatch, HistoryPage, NotePage, NoteRequest, NoteResponse};
 use crate::dto::{AddressRequest, AddressResponse, ContactRequest, ContactResponse, IdParam};
 use crate::json::JsonBody;
 use crate::problem::{ApiError, ErrorResponse};
@@ -95,6 +95,13 @@ enum NoteAdded {
     /// The note was added.
     #[oai(status = 201)]
     Created(Json<NoteResponse>),
+}
+
+#[derive(ApiResponse)]
+enum History {
+    /// The audit trail, newest first.
+    #[oai(status = 200)]
+    Ok(Json<HistoryPage>),
 }
 
 #[derive(ApiResponse)]
@@ -383,6 +390,56 @@ impl PartsApi {
         let id = AddressId::from(address_id.0.get("addressId")?);
         self.service.remove_address(scope, auth.0.user(), customer, id).await?;
         Ok(Removed::NoContent)
+    }
+
+    /// Customer history
+    ///
+    /// The audit trail: who changed which field when, from which value to which, and through
+    /// which route (`api`, `merge`), newest first. Filter by `field` (camelCase, e.g. `status`)
+    /// and by date (`from`, `to`: RFC 3339 date-times, or dates).
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/api/v1/workspaces/:workspaceId/customers/:customerId/history",
+        method = "get",
+        operation_id = "getCustomerHistory"
+    )]
+    async fn history(
+        &self,
+        auth: BearerAuth,
+        /// Workspace.
+        #[oai(name = "workspaceId")]
+        workspace_id: Path<IdParam>,
+        /// Customer.
+        #[oai(name = "customerId")]
+        customer_id: Path<IdParam>,
+        /// Only this field.
+        #[oai(validator(max_length = 100))]
+        field: Query<Option<String>>,
+        /// At or after.
+        from: Query<Option<String>>,
+        /// At or before.
+        to: Query<Option<String>>,
+        /// Page, from 1.
+        #[oai(validator(minimum(value = "1")))]
+        page: Query<Option<u32>>,
+        /// Page size, 1..100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
+        limit: Query<Option<u32>>,
+    ) -> Result<History> {
+        let (scope, customer) = target(&auth.0, &workspace_id.0, &customer_id.0, Permission::View)?;
+        let mut errors = customers_domain::ValidationErrors::new();
+        let filter = customers_domain::history::HistoryFilter {
+            field: field.0.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()),
+            from: crate::routes::customers::parse_bound(&mut errors, "from", from.0.as_deref(), false),
+            to: crate::routes::customers::parse_bound(&mut errors, "to", to.0.as_deref(), true),
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors).into());
+        }
+        let page = page.0.unwrap_or(1).max(1);
+        let limit = limit.0.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+        let history = self.service.history(scope, customer, &filter, page, limit).await?;
+        Ok(History::Ok(Json(history.into())))
     }
 
     /// Add a note

@@ -96,3 +96,67 @@ async fn a_refused_write_leaves_no_event(app: TestApp) {
     assert_eq!(outbox(&app, &second_id).await.len(), 1, "only customer.created");
 }
 both_backends!(a_refused_write_leaves_no_event);
+
+async fn history_lists_who_changed_what_newest_first(app: TestApp) {
+    let created = app.create(&b2b_example()).await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    app.put(&id, &json!({ "name": "ТОО Альфа Групп" }))
+        .await
+        .assert_status(200);
+    app.call(
+        reqwest::Method::PATCH,
+        &format!("/{id}/status"),
+        Some(&json!({ "status": "ACTIVE" })),
+    )
+    .await
+    .assert_status(200);
+
+    let trail = app
+        .call(reqwest::Method::GET, &format!("/{id}/history"), None)
+        .await
+        .assert_status(200)
+        .body;
+    let lines: Vec<(serde_json::Value, serde_json::Value, serde_json::Value)> = trail["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| (e["field"].clone(), e["oldValue"].clone(), e["newValue"].clone()))
+        .collect();
+    let converted_at = lines[0].2.clone();
+    assert!(converted_at.is_string(), "{lines:?}");
+    assert_eq!(
+        lines,
+        vec![
+            (json!("convertedAt"), json!(null), converted_at),
+            (json!("status"), json!("PROSPECT"), json!("ACTIVE")),
+            (json!("name"), json!("ТОО Альфа"), json!("ТОО Альфа Групп")),
+            (json!(null), json!(null), json!("PROSPECT")),
+        ]
+    );
+    assert_eq!(trail["items"][0]["actor"], json!(app.user));
+    assert_eq!(trail["items"][0]["source"], "api");
+
+    let status_only = app
+        .call(reqwest::Method::GET, &format!("/{id}/history?field=status"), None)
+        .await
+        .assert_status(200)
+        .body;
+    assert_eq!(status_only["total"], 1);
+    assert_eq!(status_only["items"][0]["newValue"], "ACTIVE");
+
+    let paged = app
+        .call(reqwest::Method::GET, &format!("/{id}/history?limit=1&page=2"), None)
+        .await
+        .assert_status(200)
+        .body;
+    assert_eq!(paged["items"].as_array().expect("items").len(), 1);
+    assert_eq!(paged["limit"], 1);
+
+    app.call(reqwest::Method::GET, &format!("/{id}/history?from=yesterday"), None)
+        .await
+        .assert_status(400);
+    app.call(reqwest::Method::GET, &format!("/{}/history", Uuid::now_v7()), None)
+        .await
+        .assert_status(404);
+}
+both_backends!(history_lists_who_changed_what_newest_first);

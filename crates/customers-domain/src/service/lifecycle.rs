@@ -18,7 +18,7 @@ use crate::ports::{
 };
 use crate::values::{Bin, Email, Iin, Phone};
 
-use super::{Children, CustomerService, change_events, creation_events, internal, status_events};
+use super::{Children, CustomerService, change_events, creation_events, internal};
 
 /// The most customers one bulk call or one merge handles.
 pub const MAX_BULK: usize = 100;
@@ -119,7 +119,7 @@ where
         expected_version: Option<i64>,
     ) -> Result<Customer, CustomerError> {
         let describe = |before: &Customer, after: &Customer, actor: UserId, now: OffsetDateTime| {
-            status_events(before, after, actor, now, reason.clone())
+            with_reason(change_events(before, after, actor, now), reason.as_deref())
         };
         let (_, after) = self
             .write(
@@ -154,18 +154,7 @@ where
         expected_version: Option<i64>,
     ) -> Result<Customer, CustomerError> {
         let describe = |before: &Customer, after: &Customer, actor: UserId, now: OffsetDateTime| {
-            let mut events = status_events(before, after, actor, now, Some("lead converted".into()));
-            if before.assigned_to != after.assigned_to {
-                events.push(EventEnvelope::new(
-                    after,
-                    actor,
-                    now,
-                    CustomerEvent::Assigned {
-                        assigned_to: after.assigned_to,
-                        assigned_by: actor,
-                    },
-                ));
-            }
+            let mut events = with_reason(change_events(before, after, actor, now), Some("lead converted"));
             if input.create_deal {
                 events.push(EventEnvelope::new(
                     after,
@@ -530,6 +519,16 @@ where
         let before = self.clock.now() - self.retention;
         self.repository.purge(before).await.map_err(internal)
     }
+}
+
+/// Puts `reason` on the status change among `events`.
+fn with_reason(mut events: Vec<EventEnvelope>, reason: Option<&str>) -> Vec<EventEnvelope> {
+    for event in &mut events {
+        if let CustomerEvent::StatusChanged { reason: slot, .. } = &mut event.event {
+            *slot = reason.map(str::to_owned);
+        }
+    }
+    events
 }
 
 /// Items of a batch whose e-mail, IIN or BIN repeats an earlier item.

@@ -940,7 +940,8 @@ mod tests {
             .unwrap();
         assert_eq!((changed.status, changed.version), (CustomerStatus::Prospect, 2));
         let seen = seen.lock().unwrap();
-        match &seen[0].event {
+        assert_eq!(seen[0].event.type_name(), "customer.updated");
+        match &seen[1].event {
             CustomerEvent::StatusChanged { reason, new_status, .. } => {
                 assert_eq!(
                     (reason.as_deref(), *new_status),
@@ -988,6 +989,7 @@ mod tests {
         assert_eq!(
             types(&seen),
             vec![
+                "customer.updated",
                 "customer.status.changed",
                 "customer.lead.converted",
                 "customer.assigned",
@@ -995,7 +997,7 @@ mod tests {
             ]
         );
         let seen = seen.lock().unwrap();
-        match &seen[3].event {
+        match &seen[4].event {
             CustomerEvent::DealCreateRequested { title, .. } => assert_eq!(title, "Deal with ТОО Альфа"),
             other => panic!("unexpected {other:?}"),
         }

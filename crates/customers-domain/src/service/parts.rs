@@ -345,6 +345,32 @@ where
         Ok(())
     }
 
+    /// The customer's audit trail, newest first, filtered and paginated.
+    pub async fn history(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+        filter: &crate::history::HistoryFilter,
+        page: u32,
+        limit: u32,
+    ) -> Result<Page<crate::history::HistoryEntry>, CustomerError> {
+        let events = self
+            .repository
+            .events_of(scope, customer)
+            .await
+            .map_err(internal)?
+            .ok_or(CustomerError::NotFound)?;
+        let entries = crate::history::history(&events, filter);
+        let total = entries.len() as u64;
+        let skip = (page.max(1) as usize - 1).saturating_mul(limit as usize);
+        Ok(Page {
+            items: entries.into_iter().skip(skip).take(limit as usize).collect(),
+            total,
+            page,
+            limit,
+        })
+    }
+
     /// Adds a note by `actor` (`body` from [`crate::commands::NoteDraft::parse`]).
     pub async fn add_note(
         &self,
