@@ -310,9 +310,9 @@ impl SeaRepository {
             customer_type: text("type")?.parse().map_err(|e| corrupt("type", e))?,
             status: text("status")?.parse().map_err(|e| corrupt("status", e))?,
             name: text("name")?,
-            email: Email::parse(&text("email")?).map_err(|e| corrupt("email", e))?,
+            email: Email::from_stored(&text("email")?).map_err(|e| corrupt("email", e))?,
             phone: opt_text("phone")?
-                .map(|v| Phone::parse(&v).map_err(|e| corrupt("phone", e)))
+                .map(|v| Phone::from_stored(&v).map_err(|e| corrupt("phone", e)))
                 .transpose()?,
             iin: opt_text("iin")?
                 .map(|v| Iin::parse(&v).map_err(|e| corrupt("iin", e)))
@@ -361,10 +361,10 @@ impl SeaRepository {
             middle_name: opt_text("middle_name")?,
             position: opt_text("job_title")?,
             department: opt_text("department")?,
-            email: Email::parse(&k.get::<String>(row, "email")?).map_err(|e| corrupt("email", e))?,
-            phone: Phone::parse(&k.get::<String>(row, "phone")?).map_err(|e| corrupt("phone", e))?,
+            email: Email::from_stored(&k.get::<String>(row, "email")?).map_err(|e| corrupt("email", e))?,
+            phone: Phone::from_stored(&k.get::<String>(row, "phone")?).map_err(|e| corrupt("phone", e))?,
             mobile_phone: opt_text("mobile_phone")?
-                .map(|v| Phone::parse(&v).map_err(|e| corrupt("mobile_phone", e)))
+                .map(|v| Phone::from_stored(&v).map_err(|e| corrupt("mobile_phone", e)))
                 .transpose()?,
             is_primary: k.get(row, "is_primary")?,
             is_decision_maker: k.get(row, "is_decision_maker")?,
@@ -396,7 +396,7 @@ impl SeaRepository {
             is_primary: k.get(row, "is_primary")?,
             contact_name: opt_text("contact_name")?,
             contact_phone: opt_text("contact_phone")?
-                .map(|v| Phone::parse(&v).map_err(|e| corrupt("contact_phone", e)))
+                .map(|v| Phone::from_stored(&v).map_err(|e| corrupt("contact_phone", e)))
                 .transpose()?,
             delivery_instructions: opt_text("delivery_instructions")?,
             coordinates: k

@@ -92,6 +92,22 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// An e-mail read back from storage, where only [`Email::parse`]d values are written: a
+    /// trimmed, lower-case value with one `@` between non-empty parts is taken as it is;
+    /// anything else is parsed.
+    pub fn from_stored(stored: &str) -> Result<Self, EmailError> {
+        let plain = stored.len() <= MAX_EMAIL_CHARS
+            && stored.trim() == stored
+            && stored.to_lowercase() == stored
+            && stored
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+        if plain {
+            return Ok(Email(stored.to_owned()));
+        }
+        Email::parse(stored)
+    }
 }
 
 #[cfg(test)]

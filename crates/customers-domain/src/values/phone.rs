@@ -214,7 +214,31 @@ impl Phone {
 
     /// The E.164 digits without the `+`, e.g. `77012345678`.
     pub fn digits(&self) -> &str {
-        &self.0[1..]
+        self.0.strip_prefix('+').unwrap_or(&self.0)
+    }
+
+    /// A phone read back from storage, where only [`Phone::parse`]d values are written: a
+    /// well-formed E.164 string is taken as it is (no second trip through the numbering
+    /// plan, whose metadata may change between releases); anything else is parsed.
+    pub fn from_stored(stored: &str) -> Result<Self, PhoneError> {
+        let digits = stored.strip_prefix('+').unwrap_or("");
+        if (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Phone(stored.to_owned()));
+        }
+        Phone::parse(stored)
+    }
+}
+
+#[cfg(test)]
+mod stored_tests {
+    use super::*;
+
+    #[test]
+    fn stored_phones_are_taken_as_they_are_when_well_formed() {
+        assert_eq!(Phone::from_stored("+77012345678").unwrap().digits(), "77012345678");
+        assert_eq!(Phone::from_stored("8 701 234 56 78").unwrap().as_str(), "+77012345678");
+        assert!(Phone::from_stored("+12").is_err());
+        assert!(Phone::from_stored("").is_err());
     }
 }
 
