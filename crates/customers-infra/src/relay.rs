@@ -19,8 +19,8 @@ use crate::sql::Codec;
 pub const DEFAULT_STREAM: &str = "customers.events";
 /// Events handed to Redis per round trip.
 const BATCH: u32 = 50;
-/// About how many entries the stream keeps (`XADD … MAXLEN ~`); consumers that fall further
-/// behind read the outbox history instead.
+/// About how many entries the stream keeps (`XADD … MAXLEN ~`); older events remain in the
+/// outbox table (and in each customer's history).
 pub const STREAM_MAX_LEN: u64 = 1_000_000;
 /// One relay at a time per process on SQLite.
 static SQLITE_RELAY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
