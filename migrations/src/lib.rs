@@ -17,6 +17,7 @@ mod m20261125_000001_customers;
 mod m20261125_000002_lifecycle;
 mod m20261125_000003_match_keys;
 mod m20261125_000004_outbox;
+mod m20261125_000005_inbound;
 
 /// Runs the migrations in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_lifecycle::Migration),
             Box::new(m20261125_000003_match_keys::Migration),
             Box::new(m20261125_000004_outbox::Migration),
+            Box::new(m20261125_000005_inbound::Migration),
         ]
     }
 }

@@ -21,6 +21,17 @@ pub struct FieldChange {
     pub new: serde_json::Value,
 }
 
+/// The event of another module that caused a change here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventCause {
+    /// Its id.
+    pub event_id: Uuid,
+    /// Its type (`order.completed`, …).
+    #[serde(rename = "type")]
+    pub event_type: String,
+}
+
 /// What happened, with the spec's payloads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "payload")]
@@ -42,6 +53,9 @@ pub enum CustomerEvent {
         changes: BTreeMap<String, FieldChange>,
         /// Who changed it.
         updated_by: UserId,
+        /// The inbound event that caused the change, when another module's event did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<EventCause>,
     },
     /// A customer was deleted.
     #[serde(rename = "customer.deleted", rename_all = "camelCase")]
@@ -101,6 +115,27 @@ pub enum CustomerEvent {
         /// Who restored it.
         restored_by: UserId,
     },
+    /// Purchase metrics or balance changed, after an order, an invoice, a payment or a won deal
+    /// reported by another module (`cause`).
+    #[serde(rename = "customer.metrics.updated", rename_all = "camelCase")]
+    MetricsUpdated {
+        /// Sum of the completed (not cancelled) orders.
+        total_purchases: crate::money::Money,
+        /// Number of those orders.
+        purchase_count: i32,
+        /// Estimated lifetime value (see `lifecycle::ltv`).
+        lifetime_value: crate::money::Money,
+        /// First completed order.
+        #[serde(with = "time::serde::rfc3339::option")]
+        first_purchase_date: Option<OffsetDateTime>,
+        /// Last completed order.
+        #[serde(with = "time::serde::rfc3339::option")]
+        last_purchase_date: Option<OffsetDateTime>,
+        /// Invoiced minus paid.
+        current_balance: crate::money::Money,
+        /// The inbound event that caused the change.
+        cause: EventCause,
+    },
     /// The responsible manager changed.
     #[serde(rename = "customer.assigned", rename_all = "camelCase")]
     Assigned {
@@ -124,6 +159,7 @@ impl CustomerEvent {
             CustomerEvent::Merged { .. } => "customers.merged",
             CustomerEvent::Restored { .. } => "customer.restored",
             CustomerEvent::Assigned { .. } => "customer.assigned",
+            CustomerEvent::MetricsUpdated { .. } => "customer.metrics.updated",
         }
     }
 }

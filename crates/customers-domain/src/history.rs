@@ -17,6 +17,8 @@ pub enum ChangeSource {
     Api,
     /// A merge of duplicates.
     Merge,
+    /// An event of another module (an order, a won deal, an invoice or payment).
+    Event,
 }
 
 impl ChangeSource {
@@ -25,6 +27,7 @@ impl ChangeSource {
         match self {
             ChangeSource::Api => "api",
             ChangeSource::Merge => "merge",
+            ChangeSource::Event => "event",
         }
     }
 }
@@ -67,12 +70,24 @@ pub struct HistoryFilter {
 /// A `customer.updated` event gives one entry per changed field. A status change or an
 /// assignment made without a `customer.updated` of the same change (`PATCH /status`, lead
 /// conversion) gives its own `status`/`assignedTo` entry. Changes made together with a
-/// `customers.merged` event are attributed to the merge.
+/// `customers.merged` event are attributed to the merge, those caused by another module's
+/// event (an update carrying its `cause`) to `event`. `customer.metrics.updated` repeats what
+/// the `customer.updated` of the same change lists, and gives no entry of its own.
 pub fn history(events: &[EventEnvelope], filter: &HistoryFilter) -> Vec<HistoryEntry> {
     // Which changes (time and actor) a merge made, and which fields an update already covers.
     let merges: HashSet<(OffsetDateTime, UserId)> = events
         .iter()
         .filter(|e| matches!(e.event, CustomerEvent::Merged { .. }))
+        .map(|e| (e.occurred_at, e.actor))
+        .collect();
+    let caused: HashSet<(OffsetDateTime, UserId)> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.event,
+                CustomerEvent::Updated { cause: Some(_), .. } | CustomerEvent::MetricsUpdated { .. }
+            )
+        })
         .map(|e| (e.occurred_at, e.actor))
         .collect();
     let mut updated_fields: BTreeMap<(OffsetDateTime, UserId), HashSet<String>> = BTreeMap::new();
@@ -94,6 +109,8 @@ pub fn history(events: &[EventEnvelope], filter: &HistoryFilter) -> Vec<HistoryE
     for e in events.iter().rev() {
         let source = if merges.contains(&(e.occurred_at, e.actor)) {
             ChangeSource::Merge
+        } else if caused.contains(&(e.occurred_at, e.actor)) {
+            ChangeSource::Event
         } else {
             ChangeSource::Api
         };
@@ -208,6 +225,7 @@ mod tests {
                 CustomerEvent::Updated {
                     changes,
                     updated_by: actor,
+                    cause: None,
                 },
             ),
             envelope(
@@ -301,11 +319,54 @@ mod tests {
                 CustomerEvent::Updated {
                     changes,
                     updated_by: actor,
+                    cause: None,
                 },
             ),
         ];
         let trail = history(&events, &HistoryFilter::default());
         assert_eq!(trail.len(), 2);
         assert!(trail.iter().all(|e| e.source == ChangeSource::Merge));
+    }
+
+    #[test]
+    fn changes_caused_by_another_module_come_from_event() {
+        let (at, system) = (datetime!(2026-03-01 10:00 UTC), UserId::from(uuid::Uuid::nil()));
+        let mut changes = BTreeMap::new();
+        changes.insert(
+            "status".to_owned(),
+            FieldChange {
+                old: "LEAD".into(),
+                new: "ACTIVE".into(),
+            },
+        );
+        let cause = crate::events::EventCause {
+            event_id: uuid::Uuid::now_v7(),
+            event_type: "deal.won".into(),
+        };
+        let events = vec![
+            envelope(
+                at,
+                system,
+                CustomerEvent::Updated {
+                    changes,
+                    updated_by: system,
+                    cause: Some(cause),
+                },
+            ),
+            envelope(
+                at,
+                system,
+                CustomerEvent::StatusChanged {
+                    previous_status: CustomerStatus::Lead,
+                    new_status: CustomerStatus::Active,
+                    changed_by: system,
+                    reason: Some("deal.won D1".into()),
+                },
+            ),
+        ];
+        let trail = history(&events, &HistoryFilter::default());
+        assert_eq!(trail.len(), 1, "the status change is listed once");
+        assert_eq!(trail[0].source, ChangeSource::Event);
+        assert_eq!(trail[0].field.as_deref(), Some("status"));
     }
 }

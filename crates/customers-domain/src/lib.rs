@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod history;
 pub mod ids;
+pub mod integration;
 pub mod lifecycle;
 pub mod model;
 pub mod money;

@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 
 use crate::error::UniqueField;
 use crate::events::EventEnvelope;
+use crate::integration::timeline::Activity;
+use crate::integration::{DeadLetter, InboundEnvelope, InboundOutcome, Purchase};
 use crate::ids::{CustomerId, NoteId, OrganizationId, Scope, UserId};
 use crate::model::{Customer, CustomerNote};
 use crate::query::{CustomerQuery, Page};
@@ -203,6 +205,53 @@ pub trait CustomerRepository: Send + Sync + 'static {
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), RepositoryError>;
+}
+
+/// The read model of other modules' events (orders, deals, invoices and payments), their
+/// idempotency keys and dead letters.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait InboundStore: Send + Sync + 'static {
+    /// Applies `event` in one transaction, at most once per (organization, event id), and
+    /// returns [`InboundOutcome::Applied`] with the customer when its record changed:
+    ///
+    /// 1. records the event id, and MUST return [`InboundOutcome::Duplicate`] without any
+    ///    change when it was recorded before (also when the two deliveries race);
+    /// 2. locks the customer it names (`customer_id`, in the envelope's workspace) so that
+    ///    concurrent events of one customer apply one after the other, and MUST return
+    ///    [`InboundOutcome::UnknownCustomer`], recording nothing, when there is no such live
+    ///    customer (a reversal naming only an order is recorded against the order);
+    /// 3. updates the read model: an order counts once per order id and never after its
+    ///    cancellation or refund (whichever arrives first); a deal is won once per deal id; an
+    ///    invoice is issued once per invoice id; every payment event counts;
+    /// 4. stores the customer and events that [`crate::integration::settle`] derives from what
+    ///    changed (purchase totals recomputed from every counted order of the customer), with
+    ///    the events in the outbox.
+    async fn apply_inbound(
+        &self,
+        event: &InboundEnvelope,
+        now: OffsetDateTime,
+    ) -> Result<InboundOutcome, RepositoryError>;
+
+    /// Keeps a refused event for an operator.
+    async fn add_dead_letter(&self, letter: &DeadLetter) -> Result<(), RepositoryError>;
+
+    /// The dead letters of `scope`, newest first.
+    async fn dead_letters(&self, scope: Scope, page: u32, limit: u32) -> Result<Page<DeadLetter>, RepositoryError>;
+
+    /// The orders of a live customer of `scope`, newest first (by completion), with items;
+    /// `Ok(None)` when there is no such customer.
+    async fn purchases(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+        page: u32,
+        limit: u32,
+    ) -> Result<Option<Page<Purchase>>, RepositoryError>;
+
+    /// The notes, orders, deals, invoices and payments of a live customer of `scope`, in no
+    /// particular order; `Ok(None)` when there is no such customer.
+    async fn activity_of(&self, scope: Scope, customer: CustomerId) -> Result<Option<Vec<Activity>>, RepositoryError>;
 }
 
 /// Finds customers for the list endpoint.

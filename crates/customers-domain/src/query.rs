@@ -239,6 +239,18 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// Page `page` (from 1) of `limit` of all `items`.
+    pub fn slice(items: Vec<T>, page: u32, limit: u32) -> Self {
+        let total = items.len() as u64;
+        let skip = (page.max(1) as usize - 1).saturating_mul(limit as usize);
+        Page {
+            items: items.into_iter().skip(skip).take(limit as usize).collect(),
+            total,
+            page,
+            limit,
+        }
+    }
+
     /// Number of pages (0 when nothing matches).
     pub fn pages(&self) -> u64 {
         self.total.div_ceil(u64::from(self.limit.max(1)))

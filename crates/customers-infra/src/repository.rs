@@ -26,6 +26,8 @@ use time::OffsetDateTime;
 
 use crate::sql::{Codec, Sql, corrupt, like_escape};
 
+mod inbound;
+
 const CUSTOMER_COLUMNS: &str = "c.id, c.organization_id, c.workspace_id, c.type, c.status, c.name, c.email, \
     c.phone, c.iin, c.bin, c.company_name, c.company_size, c.industry, c.credit_limit, c.current_balance, \
     c.custom_fields, c.tags, c.lead_source, c.first_purchase_date, c.last_purchase_date, c.total_purchases, \
@@ -842,12 +844,20 @@ impl CustomerRepository for SeaRepository {
                 txn.query_all_raw(lock.build()).await.map_err(db_error)?;
             }
             for (duplicate, version) in duplicates {
-                let mut notes = k.sql("UPDATE customer_notes SET customer_id = ");
-                notes
-                    .bind(k.uuid(merged.id))
-                    .push(" WHERE customer_id = ")
-                    .bind(k.uuid(*duplicate));
-                txn.execute_raw(notes.build()).await.map_err(db_error)?;
+                // Notes, orders, deals and invoices follow the customer they now belong to.
+                for table in [
+                    "customer_notes",
+                    "customer_orders",
+                    "customer_deals",
+                    "customer_invoice_entries",
+                ] {
+                    let mut moved = k.sql(&format!("UPDATE {table} SET customer_id = "));
+                    moved
+                        .bind(k.uuid(merged.id))
+                        .push(" WHERE customer_id = ")
+                        .bind(k.uuid(*duplicate));
+                    txn.execute_raw(moved.build()).await.map_err(db_error)?;
+                }
                 self.delete_children(
                     &txn,
                     *duplicate,

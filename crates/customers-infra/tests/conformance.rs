@@ -3551,6 +3551,7 @@ fn updated(before: &Customer, after: &Customer) -> EventEnvelope {
         CustomerEvent::Updated {
             changes: diff(before, after),
             updated_by: actor,
+            cause: None,
         },
     )
 }

@@ -5,9 +5,11 @@
 //! - [`parts`]: contacts, addresses and notes;
 //! - [`lifecycle`]: status, conversion, duplicates, merge, bulk operations, restore, purge.
 
+mod integration;
 mod lifecycle;
 mod parts;
 
+pub use integration::Ingested;
 pub use lifecycle::{BulkDeleteOutcome, ConvertLead, DuplicateCheck, DuplicateMatch, DuplicateReport, SuggestedAction};
 
 use time::{Duration, OffsetDateTime};
@@ -492,6 +494,7 @@ pub(crate) fn change_events(
         CustomerEvent::Updated {
             changes,
             updated_by: actor,
+            cause: None,
         },
     )];
     events.extend(status_events(before, after, actor, now, None));

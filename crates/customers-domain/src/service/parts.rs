@@ -360,15 +360,7 @@ where
             .await
             .map_err(internal)?
             .ok_or(CustomerError::NotFound)?;
-        let entries = crate::history::history(&events, filter);
-        let total = entries.len() as u64;
-        let skip = (page.max(1) as usize - 1).saturating_mul(limit as usize);
-        Ok(Page {
-            items: entries.into_iter().skip(skip).take(limit as usize).collect(),
-            total,
-            page,
-            limit,
-        })
+        Ok(Page::slice(crate::history::history(&events, filter), page, limit))
     }
 
     /// Adds a note by `actor` (`body` from [`crate::commands::NoteDraft::parse`]).
