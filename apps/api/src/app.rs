@@ -14,9 +14,11 @@ use customers_domain::ports::SystemClock;
 use customers_infra::{InMemoryCache, RecordingPublisher, SeaRepository};
 
 use crate::auth::JwtKeys;
+use crate::dto::events::EventSchemas;
 use crate::problem::{ApiError, render_error};
 use crate::routes::customers::CustomersApi;
 use crate::routes::health::HealthApi;
+use crate::routes::integration::IntegrationApi;
 use crate::routes::lifecycle::LifecycleApi;
 use crate::routes::parts::PartsApi;
 
@@ -42,7 +44,14 @@ pub fn service(db: DatabaseConnection) -> Service {
     )
 }
 
-type Apis = (CustomersApi, LifecycleApi, PartsApi, HealthApi);
+type Apis = (
+    CustomersApi,
+    LifecycleApi,
+    PartsApi,
+    IntegrationApi,
+    HealthApi,
+    EventSchemas,
+);
 
 fn openapi(service: Arc<Service>) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
@@ -50,7 +59,9 @@ fn openapi(service: Arc<Service>) -> OpenApiService<Apis, ()> {
             CustomersApi::new(service.clone()),
             LifecycleApi::new(service.clone()),
             PartsApi::new(service.clone()),
+            IntegrationApi::new(service.clone()),
             HealthApi::new(service),
+            EventSchemas,
         ),
         "Customers API",
         env!("CARGO_PKG_VERSION"),
@@ -66,7 +77,9 @@ fn openapi(service: Arc<Service>) -> OpenApiService<Apis, ()> {
 pub fn app(service: Arc<Service>, keys: Arc<JwtKeys>) -> impl Endpoint {
     let api = openapi(service);
     let docs = api.swagger_ui();
-    let spec = api.spec_endpoint();
+    let spec = EventSchemas::publish::<Apis>(&api.spec());
+    let spec =
+        poem::endpoint::make_sync(move |_| Response::builder().content_type("application/json").body(spec.clone()));
     Route::new()
         .nest("/", api)
         .nest("/docs", docs)
@@ -107,7 +120,7 @@ async fn log_request<E: Endpoint>(next: E, request: Request) -> poem::Result<Res
 pub async fn openapi_spec() -> Result<String, DbErr> {
     // The document does not depend on data; an empty in-memory database satisfies the types.
     let db = customers_infra::connect("sqlite::memory:").await?;
-    let spec = openapi(Arc::new(service(db))).spec();
+    let spec = EventSchemas::publish::<Apis>(&openapi(Arc::new(service(db))).spec());
     Ok(format!("{spec}\n"))
 }
 
@@ -146,5 +159,36 @@ pub async fn purge_periodically(service: Arc<Service>, interval: std::time::Dura
             Ok(purged) => tracing::info!(purged, "purged customers past the retention window"),
             Err(err) => tracing::warn!(error = %err, "purging deleted customers failed"),
         }
+    }
+}
+
+/// Hands the entries of the inbound stream to the service: each `event` field is applied once,
+/// ignored (a type for other modules) or kept as a dead letter; only a failure to store
+/// leaves the entry pending.
+pub struct StreamIngest(pub Arc<Service>);
+
+#[async_trait::async_trait]
+impl customers_infra::consumer::EntryHandler for StreamIngest {
+    async fn handle(&self, event: Option<&str>) -> Result<(), String> {
+        use customers_domain::integration::Channel;
+        let text = match event {
+            Some(text) => text,
+            None => {
+                return self
+                    .0
+                    .dead_letter_unreadable("", Channel::Stream, "the entry has no `event` field")
+                    .await
+                    .map_err(|e| e.to_string());
+            }
+        };
+        let outcome = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(value) => self.0.ingest(&value, Channel::Stream, None).await.map(|_| ()),
+            Err(err) => {
+                self.0
+                    .dead_letter_unreadable(text, Channel::Stream, &format!("the event is not JSON: {err}"))
+                    .await
+            }
+        };
+        outcome.map_err(|e| e.to_string())
     }
 }

@@ -24,15 +24,18 @@ pub enum Permission {
     Update,
     /// Delete customers.
     Delete,
+    /// Deliver other modules' events and read the dead letters (service accounts).
+    Integrate,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 4] = [
+    pub const ALL: [Permission; 5] = [
         Permission::View,
         Permission::Create,
         Permission::Update,
         Permission::Delete,
+        Permission::Integrate,
     ];
 
     /// The claim value.
@@ -42,6 +45,7 @@ impl Permission {
             Permission::Create => "customers:create",
             Permission::Update => "customers:update",
             Permission::Delete => "customers:delete",
+            Permission::Integrate => "customers:integrate",
         }
     }
 }

@@ -178,9 +178,26 @@ async fn serve() -> Result<(), String> {
             let relay = customers_infra::OutboxRelay::new(db_for_relay, url, customers_infra::relay::DEFAULT_STREAM)
                 .map_err(|e| format!("invalid REDIS_URL: {e}"))?;
             tokio::spawn(supervise_relay(relay));
+            let name = std::env::var("HOSTNAME")
+                .ok()
+                .filter(|h| !h.trim().is_empty())
+                .map_or_else(|| format!("customers-{}", Uuid::now_v7()), |h| format!("customers-{h}"));
+            let consumer = customers_infra::InboundConsumer::new(
+                url,
+                customers_infra::consumer::INBOUND_STREAM,
+                customers_infra::consumer::CONSUMER_GROUP,
+                &name,
+            )
+            .map_err(|e| format!("invalid REDIS_URL: {e}"))?;
+            tokio::spawn(supervise_consumer(
+                consumer,
+                Arc::new(app::StreamIngest(service.clone())),
+            ));
             tracing::info!(
-                stream = customers_infra::relay::DEFAULT_STREAM,
-                "publishing events to Redis"
+                outbound = customers_infra::relay::DEFAULT_STREAM,
+                inbound = customers_infra::consumer::INBOUND_STREAM,
+                consumer = %name,
+                "publishing events to Redis and consuming other modules' events"
             );
         }
         None => tracing::info!("REDIS_URL is not set: events stay in the outbox"),
@@ -231,6 +248,21 @@ async fn supervise_relay(relay: customers_infra::OutboxRelay) {
         );
         if let Err(err) = run.await {
             tracing::error!(error = %err, "the event relay stopped; starting it again");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// Runs the inbound consumer for the life of the process, starting it again should it ever
+/// stop.
+async fn supervise_consumer(
+    consumer: customers_infra::InboundConsumer,
+    handler: Arc<dyn customers_infra::consumer::EntryHandler>,
+) {
+    loop {
+        let run = tokio::spawn(consumer.clone().run(handler.clone(), std::future::pending()));
+        if let Err(err) = run.await {
+            tracing::error!(error = %err, "the inbound consumer stopped; starting it again");
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }

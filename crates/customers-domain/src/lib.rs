@@ -25,4 +25,4 @@ pub use model::{
     CustomerStatus, CustomerType, Rating, SocialMedia,
 };
 pub use money::Money;
-pub use service::CustomerService;
+pub use service::{CustomerService, Ingested};

@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 
 use crate::error::UniqueField;
 use crate::events::EventEnvelope;
+use crate::ids::{CustomerId, NoteId, OrganizationId, Scope, UserId};
 use crate::integration::timeline::Activity;
 use crate::integration::{DeadLetter, InboundEnvelope, InboundOutcome, Purchase};
-use crate::ids::{CustomerId, NoteId, OrganizationId, Scope, UserId};
 use crate::model::{Customer, CustomerNote};
 use crate::query::{CustomerQuery, Page};
 
@@ -129,8 +129,9 @@ pub trait CustomerRepository: Send + Sync + 'static {
     /// more) in its scope.
     async fn restore(&self, customer: &Customer, events: &[EventEnvelope]) -> Result<(), RepositoryError>;
 
-    /// Removes for good, with contacts, addresses, notes and tags, the customers deleted
-    /// before `deleted_before` (all tenants). Returns how many.
+    /// Removes for good, with contacts, addresses, notes, tags, orders, deals, invoices and
+    /// their events (the history, which holds personal data), the customers deleted before
+    /// `deleted_before` (all tenants). Returns how many.
     async fn purge(&self, deleted_before: OffsetDateTime) -> Result<u64, RepositoryError>;
 
     /// Merges in one transaction: removes `duplicates` (id and expected version; their notes

@@ -6,8 +6,10 @@
 //! - [`cache`]: an in-memory customer cache.
 //! - [`events`]: an event publisher that logs and records events.
 //! - [`relay`]: the outbox relay to a Redis Stream.
+//! - [`consumer`]: the consumer of other modules' events on a Redis Stream.
 
 pub mod cache;
+pub mod consumer;
 pub mod db;
 pub mod events;
 pub mod relay;
@@ -17,6 +19,7 @@ pub mod sql;
 pub mod testing;
 
 pub use cache::InMemoryCache;
+pub use consumer::InboundConsumer;
 pub use db::{connect, migrate};
 pub use events::RecordingPublisher;
 pub use relay::OutboxRelay;

@@ -802,11 +802,17 @@ impl CustomerRepository for SeaRepository {
             lock.bind(k.time(deleted_before)).push(" FOR UPDATE");
             txn.query_all_raw(lock.build()).await.map_err(db_error)?;
         }
+        // Everything of theirs goes, their history (the outbox rows, which hold personal data
+        // in old and new values) included.
         for table in [
             "customer_contacts",
             "customer_addresses",
             "customer_tags",
             "customer_notes",
+            "customer_orders",
+            "customer_deals",
+            "customer_invoice_entries",
+            "customer_events",
         ] {
             let mut sql = k.sql(&format!(
                 "DELETE FROM {table} WHERE customer_id IN (SELECT id FROM customers WHERE deleted_at < "

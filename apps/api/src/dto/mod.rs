@@ -14,6 +14,8 @@ use customers_domain::{self as domain, Customer, CustomerAddress, CustomerContac
 
 use crate::json::Amount;
 
+pub mod events;
+pub mod integration;
 pub mod lifecycle;
 pub mod parts;
 

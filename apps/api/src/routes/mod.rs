@@ -2,6 +2,7 @@
 
 pub mod customers;
 pub mod health;
+pub mod integration;
 pub mod lifecycle;
 pub mod parts;
 

@@ -29,7 +29,11 @@ impl std::fmt::Display for InboundParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             InboundParseError::UnsupportedType(t) => {
-                write!(f, "unsupported event type {t:?}; expected one of {}", INBOUND_TYPES.join(", "))
+                write!(
+                    f,
+                    "unsupported event type {t:?}; expected one of {}",
+                    INBOUND_TYPES.join(", ")
+                )
             }
             InboundParseError::Invalid(errors) => {
                 let parts: Vec<String> = errors
@@ -159,7 +163,11 @@ fn decimal(value: &Value) -> Result<Decimal, String> {
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
     plain
-        .then(|| Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok())
+        .then(|| {
+            Decimal::from_str(&text)
+                .or_else(|_| Decimal::from_scientific(&text))
+                .ok()
+        })
         .flatten()
         .ok_or_else(|| format!("{text:?} is not a decimal number"))
 }
@@ -185,7 +193,9 @@ pub fn parse_inbound(value: &Value) -> Result<InboundEnvelope, InboundParseError
         return Err(InboundParseError::Invalid(errors));
     }
     let event_type = envelope.required(&mut errors, "type", |v| {
-        v.as_str().map(str::to_owned).ok_or_else(|| "must be a string".to_owned())
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| "must be a string".to_owned())
     });
     if let Some(t) = &event_type
         && !INBOUND_TYPES.contains(&t.as_str())
@@ -304,7 +314,10 @@ pub fn parse_inbound(value: &Value) -> Result<InboundEnvelope, InboundParseError
                 event,
             })
         }
-        _ => Err(InboundParseError::Invalid(ValidationErrors::single("", "is not a valid event"))),
+        _ => Err(InboundParseError::Invalid(ValidationErrors::single(
+            "",
+            "is not a valid event",
+        ))),
     }
 }
 

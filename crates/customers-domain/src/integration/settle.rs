@@ -234,7 +234,11 @@ mod tests {
             ["customer.updated", "customer.status.changed", "customer.lead.converted"]
         );
         // An active, churned or inactive customer keeps its status; nothing else moved.
-        for status in [CustomerStatus::Active, CustomerStatus::Churned, CustomerStatus::Inactive] {
+        for status in [
+            CustomerStatus::Active,
+            CustomerStatus::Churned,
+            CustomerStatus::Inactive,
+        ] {
             assert_eq!(settle(&customer(status), &change, &deal, NOW), None, "{status:?}");
         }
     }

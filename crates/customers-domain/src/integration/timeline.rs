@@ -362,7 +362,13 @@ mod tests {
                 new: json!([{"id": "c1", "firstName": "A"}, {"id": "c2", "firstName": "Бекзат", "lastName": "Ким"}]),
             },
         );
-        changes.insert("name".to_owned(), FieldChange { old: json!("x"), new: json!("y") });
+        changes.insert(
+            "name".to_owned(),
+            FieldChange {
+                old: json!("x"),
+                new: json!("y"),
+            },
+        );
         let events = vec![
             envelope(
                 datetime!(2026-01-01 00:00 UTC),

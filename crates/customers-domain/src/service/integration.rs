@@ -9,9 +9,7 @@ use uuid::Uuid;
 use crate::error::{CustomerError, ValidationErrors};
 use crate::ids::{CustomerId, Scope};
 use crate::integration::timeline::{TimelineEntry, TimelineFilter, timeline};
-use crate::integration::{
-    Channel, DeadLetter, InboundOutcome, InboundParseError, Purchase, parse_inbound,
-};
+use crate::integration::{Channel, DeadLetter, InboundOutcome, InboundParseError, Purchase, parse_inbound};
 use crate::ports::{Clock, CustomerCache, CustomerRepository, CustomerSearch, EventPublisher, InboundStore};
 use crate::query::Page;
 
@@ -134,7 +132,12 @@ where
     }
 
     /// Keeps an inbound event that could not even be read (not JSON), with why.
-    pub async fn dead_letter_unreadable(&self, body: &str, channel: Channel, reason: &str) -> Result<(), CustomerError> {
+    pub async fn dead_letter_unreadable(
+        &self,
+        body: &str,
+        channel: Channel,
+        reason: &str,
+    ) -> Result<(), CustomerError> {
         let letter = DeadLetter {
             id: Uuid::now_v7(),
             organization_id: None,
@@ -156,7 +159,11 @@ where
         authorized: Option<Scope>,
         reason: String,
     ) -> Result<(), CustomerError> {
-        let uuid_at = |key: &str| body.get(key).and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok());
+        let uuid_at = |key: &str| {
+            body.get(key)
+                .and_then(Value::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok())
+        };
         let letter = DeadLetter {
             id: Uuid::now_v7(),
             organization_id: authorized
@@ -166,7 +173,10 @@ where
                 .map(|s| s.workspace_id)
                 .or(uuid_at("workspaceId").map(Into::into)),
             event_id: uuid_at("eventId"),
-            event_type: body.get("type").and_then(Value::as_str).map(|t| t.chars().take(100).collect()),
+            event_type: body
+                .get("type")
+                .and_then(Value::as_str)
+                .map(|t| t.chars().take(100).collect()),
             channel,
             reason,
             body: body.to_string(),

@@ -143,7 +143,8 @@ impl SeaRepository {
         let mut orders_changed = false;
         match &event.event {
             InboundEvent::OrderCompleted(order) => {
-                let items = serde_json::to_value(&order.items).map_err(|e| RepositoryError::Unexpected(e.to_string()))?;
+                let items =
+                    serde_json::to_value(&order.items).map_err(|e| RepositoryError::Unexpected(e.to_string()))?;
                 let mut sql = self.insert_sql(
                     "customer_orders",
                     vec![
@@ -251,11 +252,7 @@ impl SeaRepository {
                 );
                 sql.push(" ON CONFLICT DO NOTHING");
                 if txn.execute_raw(sql.build()).await.map_err(db_error)?.rows_affected() > 0 {
-                    change.balance_delta = if issued {
-                        amount.amount()
-                    } else {
-                        -amount.amount()
-                    };
+                    change.balance_delta = if issued { amount.amount() } else { -amount.amount() };
                 }
             }
         }
@@ -308,7 +305,12 @@ impl SeaRepository {
     }
 
     /// Whether `customer` is a live customer of `scope`, inside `txn`.
-    async fn is_live(&self, txn: &DatabaseTransaction, scope: Scope, customer: CustomerId) -> Result<bool, RepositoryError> {
+    async fn is_live(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: Scope,
+        customer: CustomerId,
+    ) -> Result<bool, RepositoryError> {
         let mut exists = self.codec.sql("SELECT 1 AS found WHERE ");
         self.live_customer(&mut exists, scope, customer);
         Ok(txn.query_one_raw(exists.build()).await.map_err(db_error)?.is_some())
@@ -407,7 +409,10 @@ impl InboundStore for SeaRepository {
         let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
         txn.commit().await.map_err(db_error)?;
         Ok(Page {
-            items: rows.iter().map(|row| self.read_dead_letter(row)).collect::<Result<_, _>>()?,
+            items: rows
+                .iter()
+                .map(|row| self.read_dead_letter(row))
+                .collect::<Result<_, _>>()?,
             total,
             page,
             limit,
@@ -446,7 +451,10 @@ impl InboundStore for SeaRepository {
         let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
         txn.commit().await.map_err(db_error)?;
         Ok(Some(Page {
-            items: rows.iter().map(|row| self.read_purchase(row)).collect::<Result<_, _>>()?,
+            items: rows
+                .iter()
+                .map(|row| self.read_purchase(row))
+                .collect::<Result<_, _>>()?,
             total,
             page,
             limit,

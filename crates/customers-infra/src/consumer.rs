@@ -1,0 +1,270 @@
+//! The inbound consumer: reads other modules' events from a Redis Stream (`erp.events`)
+//! through a consumer group, hands each entry's `event` field to a handler and acknowledges it
+//! once handled.
+//!
+//! - The group starts at the beginning of the stream (`0`): events produced before this
+//!   service first ran are not missed; handling is idempotent by event id.
+//! - An entry is acknowledged only after the handler succeeded (applied, duplicate, ignored or
+//!   dead-lettered); when it fails (database away) the entry stays pending and is handled
+//!   again, after a back-off.
+//! - Entries left pending by a consumer that died (a crashed or scaled-down server copy) are
+//!   claimed by a live one after `claim_idle` (`XAUTOCLAIM`).
+//! - Several server copies share the work: each entry goes to one consumer of the group.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_redis::redis::{self, Value};
+use deadpool_redis::{Manager, Pool, Runtime};
+
+use crate::relay::RelayError;
+
+/// The stream other modules publish to.
+pub const INBOUND_STREAM: &str = "erp.events";
+
+/// This service's consumer group.
+pub const CONSUMER_GROUP: &str = "customers";
+
+/// Entries read per round.
+const BATCH: usize = 50;
+
+/// What the consumer does with each entry.
+#[async_trait]
+pub trait EntryHandler: Send + Sync + 'static {
+    /// Handles the `event` field of one entry (`None` when the entry has none). `Ok` has the
+    /// entry acknowledged; `Err` keeps it pending, to be handled again.
+    async fn handle(&self, event: Option<&str>) -> Result<(), String>;
+}
+
+/// One entry: its id and its `event` field.
+type Entry = (String, Option<String>);
+
+/// A member of the consumer group.
+#[derive(Clone)]
+pub struct InboundConsumer {
+    redis: Pool,
+    stream: String,
+    group: String,
+    name: String,
+    claim_idle: Duration,
+}
+
+impl std::fmt::Debug for InboundConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboundConsumer")
+            .field("stream", &self.stream)
+            .field("group", &self.group)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn redis_error(err: impl std::fmt::Display) -> RelayError {
+    RelayError::Redis(err.to_string())
+}
+
+impl InboundConsumer {
+    /// A consumer named `name` (unique per server copy) of `group` on `stream`.
+    pub fn new(redis_url: &str, stream: &str, group: &str, name: &str) -> Result<Self, RelayError> {
+        let connection = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(10)));
+        let manager = Manager::new_with_config(redis_url, connection).map_err(redis_error)?;
+        let redis = Pool::builder(manager)
+            .max_size(2)
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(redis_error)?;
+        Ok(Self {
+            redis,
+            stream: stream.to_owned(),
+            group: group.to_owned(),
+            name: name.to_owned(),
+            claim_idle: Duration::from_secs(60),
+        })
+    }
+
+    /// How long an entry must have been pending with another consumer before this one takes
+    /// it over (default 60 s).
+    pub fn with_claim_idle(mut self, idle: Duration) -> Self {
+        self.claim_idle = idle;
+        self
+    }
+
+    async fn ensure_group(&self, connection: &mut deadpool_redis::Connection) -> Result<(), RelayError> {
+        let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&self.stream)
+            .arg(&self.group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(connection)
+            .await;
+        match created {
+            Err(err) if !err.to_string().contains("BUSYGROUP") => Err(redis_error(err)),
+            _ => Ok(()),
+        }
+    }
+
+    /// One round: entries of dead consumers, then this consumer's own pending entries, then
+    /// new ones (waiting up to `block` for them). Returns how many entries were handled;
+    /// stops at the first handler failure, leaving that entry and the rest pending.
+    pub async fn poll_once<H: EntryHandler + ?Sized>(&self, handler: &H, block: Duration) -> Result<usize, RelayError> {
+        let mut connection = self.redis.get().await.map_err(redis_error)?;
+        self.ensure_group(&mut connection).await?;
+        let mut handled = 0;
+
+        let claimed: Value = redis::cmd("XAUTOCLAIM")
+            .arg(&self.stream)
+            .arg(&self.group)
+            .arg(&self.name)
+            .arg(u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX))
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(BATCH)
+            .query_async(&mut connection)
+            .await
+            .map_err(redis_error)?;
+        let claimed = match claimed {
+            Value::Array(mut parts) if parts.len() >= 2 => entries(parts.swap_remove(1)),
+            _ => Vec::new(),
+        };
+        handled += self.handle_all(&mut connection, handler, claimed).await?;
+
+        let pending: Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(&self.group)
+            .arg(&self.name)
+            .arg("COUNT")
+            .arg(BATCH)
+            .arg("STREAMS")
+            .arg(&self.stream)
+            .arg("0")
+            .query_async(&mut connection)
+            .await
+            .map_err(redis_error)?;
+        let pending = stream_entries(pending);
+        let had_pending = !pending.is_empty();
+        handled += self.handle_all(&mut connection, handler, pending).await?;
+        if had_pending {
+            // Come back for new entries once the backlog is through.
+            return Ok(handled);
+        }
+
+        let fresh: Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(&self.group)
+            .arg(&self.name)
+            .arg("COUNT")
+            .arg(BATCH)
+            .arg("BLOCK")
+            .arg(u64::try_from(block.as_millis()).unwrap_or(1_000))
+            .arg("STREAMS")
+            .arg(&self.stream)
+            .arg(">")
+            .query_async(&mut connection)
+            .await
+            .map_err(redis_error)?;
+        handled += self.handle_all(&mut connection, handler, stream_entries(fresh)).await?;
+        Ok(handled)
+    }
+
+    async fn handle_all<H: EntryHandler + ?Sized>(
+        &self,
+        connection: &mut deadpool_redis::Connection,
+        handler: &H,
+        batch: Vec<Entry>,
+    ) -> Result<usize, RelayError> {
+        let mut handled = 0;
+        for (id, event) in batch {
+            handler
+                .handle(event.as_deref())
+                .await
+                .map_err(|e| RelayError::Database(format!("entry {id}: {e}")))?;
+            let _: i64 = redis::cmd("XACK")
+                .arg(&self.stream)
+                .arg(&self.group)
+                .arg(&id)
+                .query_async(&mut *connection)
+                .await
+                .map_err(redis_error)?;
+            handled += 1;
+        }
+        Ok(handled)
+    }
+
+    /// Consumes until `shutdown` resolves, backing off (up to 30 s) while Redis or the handler
+    /// fails; a failure is logged once per outage.
+    pub async fn run(self, handler: Arc<dyn EntryHandler>, shutdown: impl std::future::Future<Output = ()> + Send) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut backoff = Duration::from_millis(500);
+        let mut failing = false;
+        loop {
+            let wait = match self.poll_once(handler.as_ref(), Duration::from_secs(2)).await {
+                Ok(_) => {
+                    if failing {
+                        tracing::info!(stream = %self.stream, "inbound consumer recovered");
+                        failing = false;
+                    }
+                    backoff = Duration::from_millis(500);
+                    Duration::ZERO
+                }
+                Err(err) => {
+                    if !failing {
+                        tracing::warn!(error = %err, stream = %self.stream, "inbound consumer failing; retrying");
+                        failing = true;
+                    }
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    wait
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+}
+
+/// The entries of an `XREADGROUP` reply (one stream), or none on a timeout.
+fn stream_entries(reply: Value) -> Vec<Entry> {
+    match reply {
+        Value::Array(streams) => streams
+            .into_iter()
+            .flat_map(|stream| match stream {
+                Value::Array(mut parts) if parts.len() == 2 => entries(parts.swap_remove(1)),
+                _ => Vec::new(),
+            })
+            .collect(),
+        Value::Map(streams) => streams.into_iter().flat_map(|(_, list)| entries(list)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `[[id, [field, value, …]], …]`; an entry deleted from the stream has no fields.
+fn entries(list: Value) -> Vec<Entry> {
+    let Value::Array(items) = list else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let Value::Array(mut parts) = item else {
+                return None;
+            };
+            if parts.len() != 2 {
+                return None;
+            }
+            let fields = parts.pop()?;
+            let id: String = redis::from_redis_value(parts.pop()?).ok()?;
+            let fields: Vec<(String, String)> = redis::from_redis_value(fields).unwrap_or_default();
+            let event = fields
+                .into_iter()
+                .find(|(name, _)| name == "event")
+                .map(|(_, value)| value);
+            Some((id, event))
+        })
+        .collect()
+}
