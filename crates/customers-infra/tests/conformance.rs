@@ -4491,3 +4491,1489 @@ async fn events_of_one_customer_are_in_version_order_by_seq(repo: SeaRepository)
     assert_eq!(winners.len(), 2, "racing restores: {winners:?}");
     assert_outbox(&repo, &before, &winners, "racing deletes and restores").await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 11. Inbound events: the read model of other modules' events (`InboundStore`)
+// ---------------------------------------------------------------------------------------------
+
+conformance!(
+    inbound_order_completed_sets_the_metrics_and_writes_its_events,
+    inbound_event_ids_and_order_ids_count_once,
+    inbound_cancellations_and_refunds_take_orders_out_of_the_metrics,
+    inbound_won_deal_converts_a_lead_once_and_leaves_the_totals,
+    inbound_invoices_and_payments_move_the_balance_in_any_order,
+    inbound_events_of_unknown_customers_record_nothing,
+    inbound_concurrent_orders_of_one_customer_lose_no_update,
+    inbound_merge_moves_orders_deals_and_invoices_to_the_primary,
+    inbound_purge_removes_the_read_model_with_the_customer,
+    inbound_dead_letters_are_listed_per_scope_newest_first_verbatim,
+    inbound_activity_and_timeline_show_every_kind_newest_first,
+    inbound_cancellation_racing_its_completion_never_counts_the_order,
+    inbound_events_without_effect_months_later_change_nothing,
+);
+
+use customers_domain::events::EventCause;
+use customers_domain::integration::timeline::{Activity, TimelineFilter, timeline};
+use customers_domain::integration::{
+    Channel, CompletedOrder, DeadLetter, InboundEnvelope, InboundEvent, InboundOutcome, OrderItem, OrderStatus,
+    Purchase, parse_inbound,
+};
+use customers_domain::lifecycle::ltv::lifetime_value;
+use customers_domain::ports::InboundStore;
+
+/// [`T0`] in UTC, as other modules' events carry their times after parsing and as the stores
+/// give them back (the diffs of `customer.updated` serialize the offset).
+const U0: OffsetDateTime = datetime!(2026-11-25 05:11:12.123456 UTC);
+
+/// When the reported thing happened.
+fn when(event: &InboundEvent) -> OffsetDateTime {
+    match event {
+        InboundEvent::OrderCompleted(order) => order.completed_at,
+        InboundEvent::OrderReversed { at, .. } => *at,
+        InboundEvent::DealWon { won_at, .. } => *won_at,
+        InboundEvent::InvoiceIssued { issued_at, .. } => *issued_at,
+        InboundEvent::InvoicePaid { paid_at, .. } => *paid_at,
+    }
+}
+
+/// `event` under a new event id, in `scope`, naming `customer` (or no one).
+fn inbound_in(scope: Scope, customer: Option<CustomerId>, event: InboundEvent) -> InboundEnvelope {
+    InboundEnvelope {
+        event_id: Uuid::now_v7(),
+        version: 1,
+        occurred_at: when(&event),
+        organization_id: scope.organization_id,
+        workspace_id: scope.workspace_id,
+        customer_id: customer,
+        actor: None,
+        event,
+    }
+}
+
+/// `event` under a new event id, naming `customer` in its scope.
+fn inbound(customer: &Customer, event: InboundEvent) -> InboundEnvelope {
+    inbound_in(customer.scope(), Some(customer.id), event)
+}
+
+/// The same event under a new event id (a producer re-sending it).
+fn resent(event: &InboundEnvelope) -> InboundEnvelope {
+    InboundEnvelope {
+        event_id: Uuid::now_v7(),
+        ..event.clone()
+    }
+}
+
+/// Two lines summing to `amount` (which must be at least 1.00).
+fn order_items(amount: &str) -> Vec<OrderItem> {
+    let total = dec(amount);
+    vec![
+        OrderItem {
+            product_id: "TEA-1".into(),
+            product_name: "Чай «Пиала» зелёный".into(),
+            category: Some("Напитки".into()),
+            quantity: dec("2.5"),
+            amount: money("1.00"),
+            cost: Some(money("0.40")),
+        },
+        OrderItem {
+            product_id: "SVC-9".into(),
+            product_name: "Доставка по Алматы".into(),
+            category: None,
+            quantity: dec("1"),
+            amount: Money::parse(total - Decimal::ONE).unwrap(),
+            cost: None,
+        },
+    ]
+}
+
+fn order(order_id: &str, amount: &str, at: OffsetDateTime) -> InboundEvent {
+    InboundEvent::OrderCompleted(CompletedOrder {
+        order_id: order_id.into(),
+        total_amount: money(amount),
+        completed_at: at,
+        items: order_items(amount),
+    })
+}
+
+fn cancelled(order_id: &str, at: OffsetDateTime) -> InboundEvent {
+    InboundEvent::OrderReversed {
+        order_id: order_id.into(),
+        refunded: false,
+        at,
+    }
+}
+
+fn refunded(order_id: &str, at: OffsetDateTime) -> InboundEvent {
+    InboundEvent::OrderReversed {
+        order_id: order_id.into(),
+        refunded: true,
+        at,
+    }
+}
+
+fn deal_won(deal_id: &str, amount: &str, at: OffsetDateTime) -> InboundEvent {
+    InboundEvent::DealWon {
+        deal_id: deal_id.into(),
+        amount: money(amount),
+        won_at: at,
+    }
+}
+
+fn invoice_issued(invoice_id: &str, amount: &str, at: OffsetDateTime) -> InboundEvent {
+    InboundEvent::InvoiceIssued {
+        invoice_id: invoice_id.into(),
+        amount: money(amount),
+        issued_at: at,
+    }
+}
+
+fn invoice_paid(invoice_id: &str, amount: &str, at: OffsetDateTime) -> InboundEvent {
+    InboundEvent::InvoicePaid {
+        invoice_id: invoice_id.into(),
+        amount: money(amount),
+        paid_at: at,
+    }
+}
+
+async fn apply(repo: &SeaRepository, event: &InboundEnvelope, now: OffsetDateTime) -> InboundOutcome {
+    repo.apply_inbound(event, now)
+        .await
+        .unwrap_or_else(|e| panic!("apply_inbound of {} failed: {e}", event.type_name()))
+}
+
+/// The customer of an `Applied(Some(_))` outcome.
+fn changed(outcome: InboundOutcome, what: &str) -> Customer {
+    match outcome {
+        InboundOutcome::Applied(Some(customer)) => *customer,
+        other => panic!("{what}: expected Applied(Some(customer)), got {other:?}"),
+    }
+}
+
+/// The live customer as stored now.
+async fn current(repo: &SeaRepository, customer: &Customer) -> Customer {
+    get(repo, customer)
+        .await
+        .unwrap_or_else(|| panic!("{} is not live", customer.name))
+}
+
+/// The events of a live customer, in the order written.
+async fn events_of(repo: &SeaRepository, customer: &Customer) -> Vec<EventEnvelope> {
+    repo.events_of(customer.scope(), customer.id)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{} has no events: not live", customer.name))
+}
+
+fn type_names(events: &[EventEnvelope]) -> Vec<&'static str> {
+    events.iter().map(|e| e.event.type_name()).collect()
+}
+
+/// Every order of a live customer (newest first), after checking the total.
+async fn purchases_of(repo: &SeaRepository, customer: &Customer) -> Vec<Purchase> {
+    let page = repo
+        .purchases(customer.scope(), customer.id, 1, 1000)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{} has no purchases: not live", customer.name));
+    assert_eq!(
+        page.total,
+        page.items.len() as u64,
+        "purchases total of {}",
+        customer.name
+    );
+    page.items
+}
+
+/// Rows of the read-model tables, each counted in full.
+async fn read_model_rows(repo: &SeaRepository) -> Vec<(&'static str, i64)> {
+    let mut out = Vec::new();
+    for table in [
+        "inbound_events",
+        "customer_orders",
+        "customer_deals",
+        "customer_invoice_entries",
+    ] {
+        out.push((table, count_all(repo, table).await));
+    }
+    out
+}
+
+/// Rows of the read-model tables that belong to `customer`.
+async fn read_model_of(repo: &SeaRepository, customer: CustomerId) -> Vec<(&'static str, i64)> {
+    let mut out = Vec::new();
+    for table in ["customer_orders", "customer_deals", "customer_invoice_entries"] {
+        out.push((table, count_rows(repo, table, customer).await));
+    }
+    out
+}
+
+/// `current` with its purchase metrics set as an order event applied at `now` sets them: the
+/// lifetime value recomputed by the domain rule, next version, stamped `now`.
+fn with_purchases(
+    current: &Customer,
+    total: &str,
+    count: i32,
+    first: Option<OffsetDateTime>,
+    last: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Customer {
+    let mut next = current.clone();
+    next.total_purchases = money(total);
+    next.purchase_count = count;
+    next.first_purchase_date = first;
+    next.last_purchase_date = last;
+    next.lifetime_value = lifetime_value(
+        next.total_purchases,
+        count,
+        first,
+        next.created_at,
+        next.status,
+        next.rating,
+        now,
+    );
+    next.version = current.version + 1;
+    next.updated_at = now;
+    next
+}
+
+/// `current` with its balance moved to `balance` at `now`.
+fn with_balance(current: &Customer, balance: &str, now: OffsetDateTime) -> Customer {
+    let mut next = current.clone();
+    next.current_balance = money(balance);
+    next.version = current.version + 1;
+    next.updated_at = now;
+    next
+}
+
+/// The `customer.metrics.updated` event `customer` (as stored after `cause`) must be told with.
+fn metrics_event(customer: &Customer, cause: &InboundEnvelope) -> CustomerEvent {
+    CustomerEvent::MetricsUpdated {
+        total_purchases: customer.total_purchases,
+        purchase_count: customer.purchase_count,
+        lifetime_value: customer.lifetime_value,
+        first_purchase_date: customer.first_purchase_date,
+        last_purchase_date: customer.last_purchase_date,
+        current_balance: customer.current_balance,
+        cause: cause_of(cause),
+    }
+}
+
+fn cause_of(event: &InboundEnvelope) -> EventCause {
+    EventCause {
+        event_id: event.event_id,
+        event_type: event.type_name().to_owned(),
+    }
+}
+
+/// Applies an event that must change `before` into exactly `expected`, and checks that the
+/// store agrees and that exactly the events `types` were appended (a `customer.updated` with
+/// the diff and the cause first, `customer.metrics.updated` with the new metrics last when
+/// named).
+async fn apply_expecting(
+    repo: &SeaRepository,
+    event: &InboundEnvelope,
+    now: OffsetDateTime,
+    before: &Customer,
+    expected: &Customer,
+    types: &[&str],
+) {
+    let what = format!("{} {}", event.type_name(), event.event_id);
+    let written = events_of(repo, before).await.len();
+    let next = changed(apply(repo, event, now).await, &what);
+    assert_eq!(&next, expected, "{what}: the customer returned");
+    assert_eq!(&current(repo, before).await, expected, "{what}: the customer stored");
+    let events = events_of(repo, before).await;
+    let new = &events[written.min(events.len())..];
+    assert_eq!(type_names(new), types, "{what}: events appended");
+    let nil = UserId::from(Uuid::nil());
+    let actor = event.actor.unwrap_or(nil);
+    for e in new {
+        assert_eq!(
+            (e.customer_id, e.organization_id, e.workspace_id, e.actor, e.occurred_at),
+            (expected.id, expected.organization_id, expected.workspace_id, actor, now),
+            "{what}: envelope of {}",
+            e.event.type_name()
+        );
+    }
+    assert_eq!(
+        new[0].event,
+        CustomerEvent::Updated {
+            changes: diff(before, expected),
+            updated_by: actor,
+            cause: Some(cause_of(event)),
+        },
+        "{what}: customer.updated"
+    );
+    if types.last() == Some(&"customer.metrics.updated") {
+        assert_eq!(
+            new[new.len() - 1].event,
+            metrics_event(expected, event),
+            "{what}: customer.metrics.updated"
+        );
+    }
+}
+
+/// Applies an event that must be recorded without changing the customer or writing an event.
+async fn apply_without_effect(repo: &SeaRepository, event: &InboundEnvelope, now: OffsetDateTime, customer: &Customer) {
+    let what = format!("{} {}", event.type_name(), event.event_id);
+    let before = current(repo, customer).await;
+    let events = events_of(repo, customer).await.len();
+    let keys = count_all(repo, "inbound_events").await;
+    assert_eq!(apply(repo, event, now).await, InboundOutcome::Applied(None), "{what}");
+    assert_eq!(current(repo, customer).await, before, "{what}: the customer");
+    assert_eq!(events_of(repo, customer).await.len(), events, "{what}: events");
+    assert_eq!(count_all(repo, "inbound_events").await, keys + 1, "{what}: its key");
+}
+
+async fn inbound_order_completed_sets_the_metrics_and_writes_its_events(repo: SeaRepository) {
+    let scope = new_scope();
+    let customer = stored_customer(&repo, scope).await;
+    let completed_at = U0 + Duration::days(1);
+    let now = U0 + Duration::days(2);
+    let mut event = inbound(&customer, order("ORD-1", "1500.50", completed_at));
+    let actor = UserId::new();
+    event.actor = Some(actor);
+
+    let next = changed(apply(&repo, &event, now).await, "order.completed");
+    let ltv = lifetime_value(
+        money("1500.50"),
+        1,
+        Some(completed_at),
+        customer.created_at,
+        customer.status,
+        customer.rating,
+        now,
+    );
+    // 1500.50 per order × 1 order a month × 3 months (a LEAD rated 5).
+    assert_eq!(ltv.to_string(), "4501.50");
+    assert_eq!(next.total_purchases.to_string(), "1500.50");
+    assert_eq!(next.purchase_count, 1);
+    assert_eq!(next.first_purchase_date, Some(completed_at));
+    assert_eq!(next.last_purchase_date, Some(completed_at));
+    assert_eq!(next.lifetime_value, ltv);
+    assert_eq!(next.version, customer.version + 1);
+    assert_eq!(next.updated_at, now);
+    // Nothing else moved: contacts, addresses, tags, status, balance are as they were.
+    let expected = with_purchases(&customer, "1500.50", 1, Some(completed_at), Some(completed_at), now);
+    assert_eq!(next, expected);
+    let stored = current(&repo, &customer).await;
+    assert_eq!(stored, expected);
+    assert_eq!(stored.contacts.len(), 2);
+    assert_eq!(stored.total_purchases.to_string(), "1500.50");
+
+    let events = events_of(&repo, &customer).await;
+    assert_eq!(
+        type_names(&events),
+        ["customer.created", "customer.updated", "customer.metrics.updated"]
+    );
+    for e in &events[1..] {
+        assert_eq!((e.actor, e.occurred_at, e.customer_id), (actor, now, customer.id));
+    }
+    let CustomerEvent::Updated {
+        changes,
+        updated_by,
+        cause,
+    } = &events[1].event
+    else {
+        panic!("not an update: {:?}", events[1].event)
+    };
+    assert_eq!(
+        changes.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "firstPurchaseDate",
+            "lastPurchaseDate",
+            "lifetimeValue",
+            "purchaseCount",
+            "totalPurchases"
+        ]
+    );
+    assert_eq!(changes, &diff(&customer, &expected));
+    assert_eq!(*updated_by, actor);
+    assert_eq!(
+        cause.as_ref(),
+        Some(&EventCause {
+            event_id: event.event_id,
+            event_type: "order.completed".into()
+        })
+    );
+    assert_eq!(events[2].event, metrics_event(&expected, &event));
+    let CustomerEvent::MetricsUpdated { current_balance, .. } = &events[2].event else {
+        unreachable!()
+    };
+    assert_eq!(current_balance.to_string(), "0.00");
+
+    // The event id is kept, and the order with its lines.
+    assert_eq!(
+        count_where(&repo, "inbound_events", "event_id", event.event_id).await,
+        1
+    );
+    assert_eq!(
+        purchases_of(&repo, &customer).await,
+        vec![Purchase {
+            order_id: "ORD-1".into(),
+            status: OrderStatus::Completed,
+            total_amount: money("1500.50"),
+            completed_at,
+            reversed_at: None,
+            items: order_items("1500.50"),
+        }]
+    );
+}
+
+async fn inbound_event_ids_and_order_ids_count_once(repo: SeaRepository) {
+    let scope = new_scope();
+    let customer = build(scope, individual("Айгуль Серикова", "aigul@example.kz"));
+    insert(&repo, &customer).await;
+    let completed_at = U0 + Duration::days(1);
+    let now = U0 + Duration::days(2);
+    let event = inbound(&customer, order("ORD-1", "1500.50", completed_at));
+    let expected = with_purchases(&customer, "1500.50", 1, Some(completed_at), Some(completed_at), now);
+    apply_expecting(
+        &repo,
+        &event,
+        now,
+        &customer,
+        &expected,
+        &["customer.updated", "customer.metrics.updated"],
+    )
+    .await;
+    let events = outbox(&repo).await;
+    let rows = dump(&repo).await;
+    let read_model = read_model_rows(&repo).await;
+    assert_eq!(
+        read_model,
+        [
+            ("inbound_events", 1),
+            ("customer_orders", 1),
+            ("customer_deals", 0),
+            ("customer_invoice_entries", 0)
+        ]
+    );
+
+    // The same event id again, later: a duplicate, nothing changes.
+    for later in [now, now + Duration::hours(1)] {
+        assert_eq!(apply(&repo, &event, later).await, InboundOutcome::Duplicate);
+        assert_nothing_written(&repo, &events, &rows, "duplicate delivery").await;
+        assert_eq!(read_model_rows(&repo).await, read_model, "duplicate delivery");
+        assert_eq!(current(&repo, &customer).await, expected, "duplicate delivery");
+    }
+
+    // The same order under a new event id (even with another amount): recorded, not counted.
+    let mut again = resent(&event);
+    again.event = order("ORD-1", "999.00", completed_at + Duration::hours(5));
+    apply_without_effect(&repo, &again, now + Duration::hours(2), &customer).await;
+    assert_eq!(outbox(&repo).await, events);
+    assert_eq!(current(&repo, &customer).await, expected);
+    assert_eq!(count_all(&repo, "customer_orders").await, 1);
+    let purchases = purchases_of(&repo, &customer).await;
+    assert_eq!(purchases.len(), 1);
+    assert_eq!(
+        (purchases[0].total_amount, purchases[0].completed_at),
+        (money("1500.50"), completed_at),
+        "a completed order is never rewritten"
+    );
+    assert_eq!(apply(&repo, &again, now).await, InboundOutcome::Duplicate);
+    assert_eq!(
+        read_model_rows(&repo).await,
+        [
+            ("inbound_events", 2),
+            ("customer_orders", 1),
+            ("customer_deals", 0),
+            ("customer_invoice_entries", 0)
+        ]
+    );
+
+    // Event ids are per organization: the same id in another one is another event.
+    let stranger = build(new_scope(), individual("Other Org", "aigul@example.kz"));
+    insert(&repo, &stranger).await;
+    let mut elsewhere = inbound(&stranger, order("ORD-1", "10.00", completed_at));
+    elsewhere.event_id = event.event_id;
+    let next = changed(apply(&repo, &elsewhere, now).await, "same event id, other organization");
+    assert_eq!((next.purchase_count, next.total_purchases), (1, money("10.00")));
+    assert_eq!(current(&repo, &customer).await, expected);
+}
+
+async fn inbound_cancellations_and_refunds_take_orders_out_of_the_metrics(repo: SeaRepository) {
+    let scope = new_scope();
+    let customer = build(scope, individual("Бекзат Ким", "bekzat@example.kz"));
+    insert(&repo, &customer).await;
+    let day = |n: i64| U0 + Duration::days(n);
+    let both = ["customer.updated", "customer.metrics.updated"];
+
+    // Completed, then cancelled by an event naming only the order.
+    let v1 = customer.clone();
+    let v2 = with_purchases(&v1, "500.00", 1, Some(day(1)), Some(day(1)), day(1));
+    apply_expecting(
+        &repo,
+        &inbound(&v1, order("ORD-1", "500.00", day(1))),
+        day(1),
+        &v1,
+        &v2,
+        &both,
+    )
+    .await;
+    let cancel = inbound_in(scope, None, cancelled("ORD-1", day(2)));
+    let v3 = with_purchases(&v2, "0", 0, None, None, day(2));
+    apply_expecting(&repo, &cancel, day(2), &v2, &v3, &both).await;
+    assert_eq!(v3.lifetime_value, money("0"));
+    assert_eq!(current(&repo, &customer).await.total_purchases.to_string(), "0.00");
+
+    // Completed, then refunded by an event naming the customer.
+    let v4 = with_purchases(&v3, "700.00", 1, Some(day(3)), Some(day(3)), day(3));
+    apply_expecting(
+        &repo,
+        &inbound(&v3, order("ORD-2", "700.00", day(3))),
+        day(3),
+        &v3,
+        &v4,
+        &both,
+    )
+    .await;
+    let v5 = with_purchases(&v4, "0", 0, None, None, day(4));
+    apply_expecting(&repo, &inbound(&v4, refunded("ORD-2", day(4))), day(4), &v4, &v5, &both).await;
+    assert_eq!(
+        purchases_of(&repo, &customer).await,
+        vec![
+            Purchase {
+                order_id: "ORD-2".into(),
+                status: OrderStatus::Refunded,
+                total_amount: money("700.00"),
+                completed_at: day(3),
+                reversed_at: Some(day(4)),
+                items: order_items("700.00"),
+            },
+            Purchase {
+                order_id: "ORD-1".into(),
+                status: OrderStatus::Cancelled,
+                total_amount: money("500.00"),
+                completed_at: day(1),
+                reversed_at: Some(day(2)),
+                items: order_items("500.00"),
+            },
+        ]
+    );
+
+    // A reversal of a reversed order, or the order again: no effect, the first reversal stays.
+    apply_without_effect(&repo, &resent(&cancel), day(5), &customer).await;
+    apply_without_effect(&repo, &inbound(&v5, refunded("ORD-1", day(5))), day(5), &customer).await;
+    apply_without_effect(
+        &repo,
+        &inbound(&v5, order("ORD-1", "500.00", day(1))),
+        day(5),
+        &customer,
+    )
+    .await;
+    let ord1 = purchases_of(&repo, &customer).await.pop().unwrap();
+    assert_eq!((ord1.status, ord1.reversed_at), (OrderStatus::Cancelled, Some(day(2))));
+
+    // A cancellation before its order (read from the wire, naming only the order): recorded
+    // against the order, so that the order never counts when it arrives.
+    let early = parse_inbound(&json!({
+        "eventId": Uuid::now_v7().to_string(),
+        "type": "order.cancelled",
+        "occurredAt": "2026-12-01T10:00:00.123456+05:00",
+        "organizationId": scope.organization_id.into_uuid().to_string(),
+        "workspaceId": scope.workspace_id.into_uuid().to_string(),
+        "payload": {"orderId": "ORD-3"}
+    }))
+    .unwrap();
+    assert_eq!(early.customer_id, None);
+    let cancelled_at = datetime!(2026-12-01 05:00:00.123456 UTC);
+    apply_without_effect(&repo, &early, day(6), &customer).await;
+    assert_eq!(
+        count_where(&repo, "inbound_events", "event_id", early.event_id).await,
+        1
+    );
+    let order3 = parse_inbound(&json!({
+        "eventId": Uuid::now_v7().to_string(),
+        "type": "order.completed",
+        "occurredAt": "2026-11-30T12:00:00Z",
+        "organizationId": scope.organization_id.into_uuid().to_string(),
+        "workspaceId": scope.workspace_id.into_uuid().to_string(),
+        "customerId": customer.id.into_uuid().to_string(),
+        "payload": {
+            "orderId": "ORD-3",
+            "totalAmount": "300.00",
+            "completedAt": "2026-11-30T12:00:00Z",
+            "items": [
+                {"productId": "TEA-1", "productName": "Чай «Пиала» зелёный", "category": "Напитки",
+                 "quantity": "2.5", "amount": "1.00", "cost": "0.40"},
+                {"productId": "SVC-9", "productName": "Доставка по Алматы", "quantity": 1, "amount": "299.00"}
+            ]
+        }
+    }))
+    .unwrap();
+    apply_without_effect(&repo, &order3, day(7), &customer).await;
+    let stored = current(&repo, &customer).await;
+    assert_eq!(stored, v5, "the order cancelled first never counts");
+    assert_eq!((stored.purchase_count, stored.total_purchases), (0, money("0")));
+    assert_eq!(
+        purchases_of(&repo, &customer).await[0],
+        Purchase {
+            order_id: "ORD-3".into(),
+            status: OrderStatus::Cancelled,
+            total_amount: money("300.00"),
+            completed_at: datetime!(2026-11-30 12:00 UTC),
+            reversed_at: Some(cancelled_at),
+            items: order_items("300.00"),
+        }
+    );
+    assert_eq!(purchases_of(&repo, &customer).await.len(), 3);
+}
+
+async fn inbound_won_deal_converts_a_lead_once_and_leaves_the_totals(repo: SeaRepository) {
+    let scope = new_scope();
+    let lead = build(scope, company("ТОО «Лид»", "lead@example.kz"));
+    assert_eq!(lead.status, CustomerStatus::Lead);
+    insert(&repo, &lead).await;
+    let day = |n: i64| U0 + Duration::days(n);
+    let v2 = with_purchases(&lead, "1000.00", 1, Some(day(1)), Some(day(1)), day(1));
+    apply_expecting(
+        &repo,
+        &inbound(&lead, order("ORD-1", "1000.00", day(1))),
+        day(1),
+        &lead,
+        &v2,
+        &["customer.updated", "customer.metrics.updated"],
+    )
+    .await;
+
+    // Won: ACTIVE, converted now; the totals stay what the orders say, the lifetime value
+    // follows the new status (1000 a month × 24 months).
+    let won_at = day(2);
+    let now = day(2) + Duration::minutes(1);
+    let mut deal = inbound(&v2, deal_won("D-1", "5000000.00", won_at));
+    deal.actor = Some(UserId::new());
+    let mut v3 = v2.clone();
+    v3.status = CustomerStatus::Active;
+    v3.converted_at = Some(now);
+    v3.lifetime_value = lifetime_value(
+        v3.total_purchases,
+        v3.purchase_count,
+        v3.first_purchase_date,
+        v3.created_at,
+        CustomerStatus::Active,
+        v3.rating,
+        now,
+    );
+    assert_eq!(v3.lifetime_value.to_string(), "24000.00");
+    v3.version = v2.version + 1;
+    v3.updated_at = now;
+    apply_expecting(
+        &repo,
+        &deal,
+        now,
+        &v2,
+        &v3,
+        &[
+            "customer.updated",
+            "customer.status.changed",
+            "customer.lead.converted",
+            "customer.metrics.updated",
+        ],
+    )
+    .await;
+    let stored = current(&repo, &lead).await;
+    assert_eq!(
+        (stored.total_purchases, stored.purchase_count, stored.converted_at),
+        (money("1000.00"), 1, Some(now))
+    );
+    let events = events_of(&repo, &lead).await;
+    let actor = deal.actor.unwrap();
+    assert_eq!(
+        events[events.len() - 3].event,
+        CustomerEvent::StatusChanged {
+            previous_status: CustomerStatus::Lead,
+            new_status: CustomerStatus::Active,
+            changed_by: actor,
+            reason: Some("deal.won D-1".into()),
+        }
+    );
+    assert_eq!(
+        events[events.len() - 2].event,
+        CustomerEvent::LeadConverted {
+            previous_status: CustomerStatus::Lead,
+            new_status: CustomerStatus::Active,
+            converted_by: actor,
+        }
+    );
+    assert_eq!(count_rows(&repo, "customer_deals", lead.id).await, 1);
+
+    // The same deal under a new event id: no change.
+    let mut again = resent(&deal);
+    again.event = deal_won("D-1", "1.00", day(3));
+    apply_without_effect(&repo, &again, day(3), &lead).await;
+    assert_eq!(count_rows(&repo, "customer_deals", lead.id).await, 1);
+
+    // A deal won by an ACTIVE customer: kept, nothing else changes.
+    let active = build(
+        scope,
+        CustomerDraft {
+            status: Some(CustomerStatus::Active),
+            ..company("ТОО «Актив»", "active@example.kz")
+        },
+    );
+    insert(&repo, &active).await;
+    apply_without_effect(
+        &repo,
+        &inbound(&active, deal_won("D-2", "700.00", day(4))),
+        day(4),
+        &active,
+    )
+    .await;
+    let stored = current(&repo, &active).await;
+    assert_eq!(stored, active);
+    assert_eq!(
+        (
+            stored.status,
+            stored.converted_at,
+            stored.total_purchases,
+            stored.purchase_count
+        ),
+        (CustomerStatus::Active, None, money("0"), 0)
+    );
+    assert_eq!(count_rows(&repo, "customer_deals", active.id).await, 1);
+    assert_eq!(type_names(&events_of(&repo, &active).await), ["customer.created"]);
+}
+
+async fn inbound_invoices_and_payments_move_the_balance_in_any_order(repo: SeaRepository) {
+    let scope = new_scope();
+    let day = |n: i64| U0 + Duration::days(n);
+    let both = ["customer.updated", "customer.metrics.updated"];
+
+    // Issued, then paid in two parts.
+    let a = build(scope, company("ТОО «Счёт»", "invoice@example.kz"));
+    insert(&repo, &a).await;
+    assert_eq!(a.current_balance, money("0"));
+    let mut before = a.clone();
+    let mut balances = Vec::new();
+    for (n, (event, balance)) in [
+        (invoice_issued("INV-1", "1000.00", day(1)), "1000.00"),
+        (invoice_paid("INV-1", "400.00", day(2)), "600.00"),
+        (invoice_paid("INV-1", "600.00", day(3)), "0.00"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let now = day(n as i64 + 1) + Duration::minutes(1);
+        let next = with_balance(&before, balance, now);
+        apply_expecting(&repo, &inbound(&before, event), now, &before, &next, &both).await;
+        let stored = current(&repo, &a).await;
+        balances.push(stored.current_balance.to_string());
+        before = next;
+    }
+    assert_eq!(balances, ["1000.00", "600.00", "0.00"]);
+
+    // The same invoice issued again under a new event id (another amount even): ignored.
+    apply_without_effect(
+        &repo,
+        &inbound(&a, invoice_issued("INV-1", "5000.00", day(4))),
+        day(4),
+        &a,
+    )
+    .await;
+    assert_eq!(current(&repo, &a).await.current_balance.to_string(), "0.00");
+    assert_eq!(count_rows(&repo, "customer_invoice_entries", a.id).await, 3);
+
+    // Paid before issued (out of order): the same end balance.
+    let b = build(scope, company("ТОО «Наоборот»", "reverse@example.kz"));
+    insert(&repo, &b).await;
+    let mut before = b.clone();
+    let mut balances = Vec::new();
+    for (n, (event, balance)) in [
+        (invoice_paid("INV-2", "400.00", day(2)), "-400.00"),
+        (invoice_paid("INV-2", "600.00", day(3)), "-1000.00"),
+        (invoice_issued("INV-2", "1000.00", day(1)), "0.00"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let now = day(n as i64 + 1) + Duration::minutes(1);
+        let next = with_balance(&before, balance, now);
+        let event = inbound(&before, event);
+        apply_expecting(&repo, &event, now, &before, &next, &both).await;
+        balances.push(current(&repo, &b).await.current_balance.to_string());
+        // A payment delivered twice counts once.
+        assert_eq!(apply(&repo, &event, now).await, InboundOutcome::Duplicate);
+        before = next;
+    }
+    assert_eq!(balances, ["-400.00", "-1000.00", "0.00"]);
+    assert_eq!(current(&repo, &b).await, before);
+    // Two equal payments of one invoice (two event ids) are two payments.
+    let half = with_balance(&before, "-50.00", day(5));
+    let payment = inbound(&b, invoice_paid("INV-2", "50.00", day(5)));
+    apply_expecting(&repo, &payment, day(5), &before, &half, &both).await;
+    let full = with_balance(&half, "-100.00", day(5));
+    apply_expecting(&repo, &resent(&payment), day(5), &half, &full, &both).await;
+    assert_eq!(current(&repo, &b).await.current_balance.to_string(), "-100.00");
+    // The totals never moved.
+    let stored = current(&repo, &b).await;
+    assert_eq!((stored.total_purchases, stored.purchase_count), (money("0"), 0));
+}
+
+async fn inbound_events_of_unknown_customers_record_nothing(repo: SeaRepository) {
+    let scope = new_scope();
+    let now = U0 + Duration::days(2);
+    let day1 = U0 + Duration::days(1);
+    let unknown = |repo: SeaRepository, event: InboundEnvelope, what: String| async move {
+        let (events, rows, read_model) = (outbox(&repo).await, dump(&repo).await, read_model_rows(&repo).await);
+        assert_eq!(
+            apply(&repo, &event, now).await,
+            InboundOutcome::UnknownCustomer,
+            "{what}"
+        );
+        assert_nothing_written(&repo, &events, &rows, &what).await;
+        assert_eq!(read_model_rows(&repo).await, read_model, "{what}: read model");
+    };
+
+    // A customer that does not exist (yet): every kind of event.
+    let ghost = build(scope, individual("Призрак", "ghost@example.kz"));
+    let events = [
+        inbound(&ghost, order("ORD-G", "100.00", day1)),
+        inbound(&ghost, deal_won("D-G", "100.00", day1)),
+        inbound(&ghost, invoice_issued("INV-G", "100.00", day1)),
+        inbound(&ghost, invoice_paid("INV-G", "40.00", day1)),
+        inbound(&ghost, cancelled("ORD-X", day1)),
+    ];
+    for event in &events {
+        unknown(
+            repo.clone(),
+            event.clone(),
+            format!("unknown customer, {}", event.type_name()),
+        )
+        .await;
+    }
+    assert_eq!(
+        read_model_rows(&repo).await,
+        [
+            ("inbound_events", 0),
+            ("customer_orders", 0),
+            ("customer_deals", 0),
+            ("customer_invoice_entries", 0)
+        ]
+    );
+    // Once it exists (under that id), the same deliveries apply.
+    insert(&repo, &ghost).await;
+    let next = changed(apply(&repo, &events[0], now).await, "order after the customer came");
+    assert_eq!((next.purchase_count, next.total_purchases), (1, money("100.00")));
+    let next = changed(apply(&repo, &events[1], now).await, "deal after the customer came");
+    assert_eq!(next.status, CustomerStatus::Active);
+    let next = changed(apply(&repo, &events[2], now).await, "invoice after the customer came");
+    assert_eq!(next.current_balance, money("100.00"));
+    let next = changed(apply(&repo, &events[3], now).await, "payment after the customer came");
+    assert_eq!(next.current_balance, money("60.00"));
+    // The reversal named an order nobody knows: recorded against the order.
+    assert_eq!(apply(&repo, &events[4], now).await, InboundOutcome::Applied(None));
+    for event in &events {
+        assert_eq!(apply(&repo, event, now).await, InboundOutcome::Duplicate);
+    }
+
+    // A customer of another workspace or organization is unknown.
+    let other = build(
+        Scope::new(scope.organization_id, WorkspaceId::new()),
+        individual("Соседка", "neighbour@example.kz"),
+    );
+    insert(&repo, &other).await;
+    let wrong_workspace = inbound_in(scope, Some(other.id), order("ORD-W", "100.00", day1));
+    unknown(repo.clone(), wrong_workspace.clone(), "other workspace".into()).await;
+    let wrong_org = inbound_in(
+        Scope::new(OrganizationId::new(), other.workspace_id),
+        Some(other.id),
+        order("ORD-W", "100.00", day1),
+    );
+    unknown(repo.clone(), wrong_org, "other organization".into()).await;
+    // A reversal of the other workspace's order, from this workspace, is unknown too.
+    let others_order = inbound(&other, order("ORD-O", "100.00", day1));
+    changed(apply(&repo, &others_order, now).await, "order of the other workspace");
+    unknown(
+        repo.clone(),
+        inbound_in(scope, None, cancelled("ORD-O", day1)),
+        "reversal from another workspace".into(),
+    )
+    .await;
+    assert_eq!(current(&repo, &other).await.purchase_count, 1);
+
+    // A soft-deleted customer is unknown, also through a reversal naming only its order.
+    let gone = build(scope, individual("Удалённый", "deleted@example.kz"));
+    insert(&repo, &gone).await;
+    changed(
+        apply(&repo, &inbound(&gone, order("ORD-D1", "100.00", day1)), now).await,
+        "order before the deletion",
+    );
+    let gone = current(&repo, &gone).await;
+    soft_delete(&repo, &gone, now).await;
+    let while_deleted = [
+        inbound(&gone, order("ORD-D2", "200.00", day1)),
+        inbound(&gone, deal_won("D-D", "100.00", day1)),
+        inbound(&gone, invoice_issued("INV-D", "100.00", day1)),
+        inbound(&gone, invoice_paid("INV-D", "100.00", day1)),
+        inbound_in(scope, None, cancelled("ORD-D1", day1)),
+    ];
+    for event in &while_deleted {
+        unknown(
+            repo.clone(),
+            event.clone(),
+            format!("deleted customer, {}", event.type_name()),
+        )
+        .await;
+    }
+    // Restored, the same deliveries apply.
+    let (deleted, _) = get_deleted(&repo, &gone).await.unwrap();
+    let back = restored(&deleted, now + Duration::hours(1));
+    repo.restore(&back, &[]).await.unwrap();
+    let later = now + Duration::hours(2);
+    let next = changed(apply(&repo, &while_deleted[0], later).await, "order after the restore");
+    assert_eq!((next.purchase_count, next.total_purchases), (2, money("300.00")));
+    assert_eq!(next.version, back.version + 1);
+    for event in &while_deleted[1..] {
+        assert!(
+            matches!(apply(&repo, event, later).await, InboundOutcome::Applied(Some(_))),
+            "{} after the restore",
+            event.type_name()
+        );
+    }
+    let stored = current(&repo, &gone).await;
+    assert_eq!(
+        (
+            stored.purchase_count,
+            stored.total_purchases,
+            stored.current_balance,
+            stored.status
+        ),
+        (1, money("200.00"), money("0"), CustomerStatus::Active)
+    );
+}
+
+async fn inbound_concurrent_orders_of_one_customer_lose_no_update(repo: SeaRepository) {
+    let scope = new_scope();
+    let customer = build(scope, company("ТОО «Поток»", "stream@example.kz"));
+    insert(&repo, &customer).await;
+    let now = U0 + Duration::days(1);
+    let events: Vec<InboundEnvelope> = (1..=100_i64)
+        .map(|n| {
+            inbound(
+                &customer,
+                order(&format!("ORD-{n:03}"), &format!("{n}.00"), U0 + Duration::minutes(n)),
+            )
+        })
+        .collect();
+    // Every event delivered twice, all at once.
+    let barrier = Arc::new(Barrier::new(2 * events.len()));
+    let mut handles = Vec::new();
+    for event in events.iter().chain(events.iter()) {
+        let (repo, barrier, event) = (repo.clone(), barrier.clone(), event.clone());
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let outcome = repo.apply_inbound(&event, now).await;
+            (event.event_id, outcome)
+        }));
+    }
+    let mut applied = HashSet::new();
+    let mut duplicates = HashSet::new();
+    for handle in handles {
+        match handle.await.unwrap() {
+            (id, Ok(InboundOutcome::Applied(Some(_)))) => assert!(applied.insert(id), "{id} applied twice"),
+            (id, Ok(InboundOutcome::Duplicate)) => assert!(duplicates.insert(id), "{id} refused twice"),
+            (id, other) => panic!("{id}: expected Applied(Some) or Duplicate, got {other:?}"),
+        }
+    }
+    let ids: HashSet<Uuid> = events.iter().map(|e| e.event_id).collect();
+    assert_eq!((applied.len(), duplicates.len()), (100, 100));
+    assert_eq!(applied, ids);
+    assert_eq!(duplicates, ids);
+
+    let stored = current(&repo, &customer).await;
+    let first = U0 + Duration::minutes(1);
+    let last = U0 + Duration::minutes(100);
+    let mut expected = with_purchases(&customer, "5050.00", 100, Some(first), Some(last), now);
+    expected.version = customer.version + 100;
+    assert_eq!(stored, expected);
+    assert_eq!(stored.total_purchases.to_string(), "5050.00");
+    assert_eq!(stored.version, 101);
+    assert_eq!(count_all(&repo, "inbound_events").await, 100);
+    assert_eq!(count_rows(&repo, "customer_orders", customer.id).await, 100);
+
+    // One metrics event per order, each counting one more than the one before, with totals
+    // that grew by each amount once.
+    let metrics: Vec<(i32, Decimal)> = events_of(&repo, &customer)
+        .await
+        .iter()
+        .filter_map(|e| match &e.event {
+            CustomerEvent::MetricsUpdated {
+                purchase_count,
+                total_purchases,
+                ..
+            } => Some((*purchase_count, total_purchases.amount())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        metrics.iter().map(|(count, _)| *count).collect::<Vec<_>>(),
+        (1..=100).collect::<Vec<_>>(),
+        "purchaseCount of the metrics events in outbox order"
+    );
+    let mut steps: Vec<Decimal> = metrics
+        .iter()
+        .scan(Decimal::ZERO, |previous, (_, total)| {
+            let step = *total - *previous;
+            *previous = *total;
+            Some(step)
+        })
+        .collect();
+    steps.sort();
+    assert_eq!(steps, (1..=100).map(Decimal::from).collect::<Vec<_>>());
+    let updates = events_of(&repo, &customer)
+        .await
+        .iter()
+        .filter(|e| e.event.type_name() == "customer.updated")
+        .count();
+    assert_eq!(updates, 100);
+}
+
+async fn inbound_merge_moves_orders_deals_and_invoices_to_the_primary(repo: SeaRepository) {
+    let scope = new_scope();
+    let day = |n: i64| U0 + Duration::days(n);
+    let primary = build(scope, company("ТОО «Альфа»", "info@alfa.kz"));
+    let duplicate = build(scope, company("Alfa LLP", "office@alfa.kz"));
+    insert(&repo, &primary).await;
+    insert(&repo, &duplicate).await;
+    for (customer, event) in [
+        (&primary, order("ORD-P1", "50.00", day(2))),
+        (&duplicate, order("ORD-D1", "100.00", day(1))),
+        (&duplicate, order("ORD-D2", "200.00", day(3))),
+        (&duplicate, deal_won("D-9", "900.00", day(3))),
+        (&duplicate, invoice_issued("INV-D", "500.00", day(3))),
+    ] {
+        changed(
+            apply(&repo, &inbound(customer, event), day(4)).await,
+            "before the merge",
+        );
+    }
+    let p = current(&repo, &primary).await;
+    let d = current(&repo, &duplicate).await;
+    assert_eq!(
+        read_model_of(&repo, d.id).await,
+        [
+            ("customer_orders", 2),
+            ("customer_deals", 1),
+            ("customer_invoice_entries", 1)
+        ]
+    );
+
+    let merged = merge(&p, std::slice::from_ref(&d), UserId::new(), day(5));
+    repo.merge(
+        &merged,
+        p.version,
+        &[(d.id, d.version)],
+        &[merged_event(&merged, std::slice::from_ref(&d))],
+    )
+    .await
+    .unwrap();
+    assert_eq!(get(&repo, &d).await, None);
+    assert_eq!(
+        read_model_of(&repo, d.id).await,
+        [
+            ("customer_orders", 0),
+            ("customer_deals", 0),
+            ("customer_invoice_entries", 0)
+        ]
+    );
+    assert_eq!(
+        read_model_of(&repo, p.id).await,
+        [
+            ("customer_orders", 3),
+            ("customer_deals", 1),
+            ("customer_invoice_entries", 1)
+        ]
+    );
+    assert_eq!(repo.purchases(scope, d.id, 1, 10).await.unwrap(), None);
+
+    // A later order of the primary counts the duplicate's orders too.
+    let merged = current(&repo, &primary).await;
+    let now = day(6);
+    let expected = with_purchases(&merged, "375.00", 4, Some(day(1)), Some(day(6)), now);
+    apply_expecting(
+        &repo,
+        &inbound(&merged, order("ORD-P2", "25.00", day(6))),
+        now,
+        &merged,
+        &expected,
+        &["customer.updated", "customer.metrics.updated"],
+    )
+    .await;
+    let orders: Vec<(String, OrderStatus)> = purchases_of(&repo, &primary)
+        .await
+        .into_iter()
+        .map(|p| (p.order_id, p.status))
+        .collect();
+    assert_eq!(
+        orders,
+        [
+            ("ORD-P2".to_owned(), OrderStatus::Completed),
+            ("ORD-D2".to_owned(), OrderStatus::Completed),
+            ("ORD-P1".to_owned(), OrderStatus::Completed),
+            ("ORD-D1".to_owned(), OrderStatus::Completed),
+        ]
+    );
+
+    // A reversal naming only a moved order reaches the primary.
+    let after_cancel = with_purchases(&expected, "275.00", 3, Some(day(2)), Some(day(6)), day(7));
+    apply_expecting(
+        &repo,
+        &inbound_in(scope, None, cancelled("ORD-D1", day(7))),
+        day(7),
+        &expected,
+        &after_cancel,
+        &["customer.updated", "customer.metrics.updated"],
+    )
+    .await;
+    // The moved deal still counts once; a payment of the moved invoice reaches the primary.
+    apply_without_effect(
+        &repo,
+        &inbound(&after_cancel, deal_won("D-9", "900.00", day(8))),
+        day(8),
+        &primary,
+    )
+    .await;
+    let paid = with_balance(
+        &after_cancel,
+        &(after_cancel.current_balance.amount() - dec("500")).to_string(),
+        day(8),
+    );
+    apply_expecting(
+        &repo,
+        &inbound(&after_cancel, invoice_paid("INV-D", "500.00", day(8))),
+        day(8),
+        &after_cancel,
+        &paid,
+        &["customer.updated", "customer.metrics.updated"],
+    )
+    .await;
+    let activity = repo.activity_of(scope, p.id).await.unwrap().unwrap();
+    assert!(activity.contains(&Activity::DealWon {
+        deal_id: "D-9".into(),
+        amount: money("900.00"),
+        at: day(3)
+    }));
+    assert!(activity.contains(&Activity::InvoiceIssued {
+        invoice_id: "INV-D".into(),
+        amount: money("500.00"),
+        at: day(3)
+    }));
+}
+
+async fn inbound_purge_removes_the_read_model_with_the_customer(repo: SeaRepository) {
+    let scope = new_scope();
+    let day = |n: i64| U0 + Duration::days(n);
+    let doomed = build(scope, company("ТОО «Удаляемое»", "doomed@example.kz"));
+    let kept = build(scope, company("ТОО «Остаётся»", "kept@example.kz"));
+    insert(&repo, &doomed).await;
+    insert(&repo, &kept).await;
+    for event in [
+        order("ORD-1", "100.00", day(1)),
+        order("ORD-2", "200.00", day(1)),
+        deal_won("D-1", "300.00", day(1)),
+        invoice_issued("INV-1", "400.00", day(1)),
+        invoice_paid("INV-1", "100.00", day(1)),
+    ] {
+        changed(apply(&repo, &inbound(&doomed, event), day(1)).await, "doomed customer");
+    }
+    apply(&repo, &inbound(&doomed, cancelled("ORD-2", day(1))), day(1)).await;
+    changed(
+        apply(&repo, &inbound(&kept, order("ORD-K", "100.00", day(1))), day(1)).await,
+        "kept customer",
+    );
+    // An order known only by its cancellation, owned by no one.
+    apply(&repo, &inbound_in(scope, None, cancelled("ORD-X", day(1))), day(1)).await;
+    assert_eq!(
+        read_model_of(&repo, doomed.id).await,
+        [
+            ("customer_orders", 2),
+            ("customer_deals", 1),
+            ("customer_invoice_entries", 2)
+        ]
+    );
+
+    let stored = current(&repo, &doomed).await;
+    soft_delete(&repo, &stored, day(2)).await;
+    assert_eq!(repo.purge(day(3)).await.unwrap(), 1);
+    assert_eq!(customer_rows(&repo, doomed.id).await, 0);
+    assert_eq!(
+        read_model_of(&repo, doomed.id).await,
+        [
+            ("customer_orders", 0),
+            ("customer_deals", 0),
+            ("customer_invoice_entries", 0)
+        ]
+    );
+    assert_eq!(
+        read_model_of(&repo, kept.id).await,
+        [
+            ("customer_orders", 1),
+            ("customer_deals", 0),
+            ("customer_invoice_entries", 0)
+        ]
+    );
+    assert_eq!(
+        count_all(&repo, "customer_orders").await,
+        2,
+        "the kept order and the orphan"
+    );
+    assert_eq!(current(&repo, &kept).await.purchase_count, 1);
+    // The kept customer still takes events.
+    changed(
+        apply(&repo, &inbound(&kept, order("ORD-K2", "1.00", day(4))), day(4)).await,
+        "kept customer after the purge",
+    );
+}
+
+async fn inbound_dead_letters_are_listed_per_scope_newest_first_verbatim(repo: SeaRepository) {
+    let scope = new_scope();
+    let neighbour = Scope::new(scope.organization_id, WorkspaceId::new());
+    let letter = |scope: Option<Scope>, n: i64, body: &str| DeadLetter {
+        id: Uuid::now_v7(),
+        organization_id: scope.map(|s| s.organization_id),
+        workspace_id: scope.map(|s| s.workspace_id),
+        event_id: scope.map(|_| Uuid::now_v7()),
+        event_type: scope.map(|_| "order.completed".to_owned()),
+        channel: if n % 2 == 0 { Channel::Http } else { Channel::Stream },
+        reason: format!("payload.totalAmount: \"-{n}\" must not be negative; поле «items» пусто"),
+        body: body.to_owned(),
+        received_at: U0 + Duration::seconds(n),
+    };
+    let cyrillic = "{\"type\": \"order.completed\",\n  \"payload\": {\"productName\": \"Чай «Пиала» — Қазақстан 🍵\", \"totalAmount\": -1}}\t ";
+    let letters = [
+        letter(Some(scope), 2, cyrillic),
+        letter(Some(scope), 1, "not json at all: \\u0000 ' \" ; DROP TABLE x; --"),
+        letter(Some(scope), 3, ""),
+        letter(Some(neighbour), 4, "{}"),
+        letter(None, 5, "{\"eventId\": "),
+    ];
+    for l in &letters {
+        repo.add_dead_letter(l).await.unwrap();
+    }
+    // Only a workspace known with the organization counts toward it.
+    let mut half_known = letter(Some(scope), 6, "[]");
+    half_known.workspace_id = None;
+    repo.add_dead_letter(&half_known).await.unwrap();
+
+    let page = repo.dead_letters(scope, 1, 10).await.unwrap();
+    assert_eq!(page.total, 3);
+    assert_eq!(page.items, [letters[2].clone(), letters[0].clone(), letters[1].clone()]);
+    assert_eq!(page.items[1].body, cyrillic);
+    let first = repo.dead_letters(scope, 1, 2).await.unwrap();
+    assert_eq!((first.total, first.page, first.limit), (3, 1, 2));
+    assert_eq!(first.items, [letters[2].clone(), letters[0].clone()]);
+    let second = repo.dead_letters(scope, 2, 2).await.unwrap();
+    assert_eq!((second.total, second.page), (3, 2));
+    assert_eq!(second.items, [letters[1].clone()]);
+    let beyond = repo.dead_letters(scope, 3, 2).await.unwrap();
+    assert_eq!((beyond.total, beyond.items.len()), (3, 0));
+
+    let theirs = repo.dead_letters(neighbour, 1, 10).await.unwrap();
+    assert_eq!((theirs.total, theirs.items), (1, vec![letters[3].clone()]));
+    let elsewhere = repo.dead_letters(new_scope(), 1, 10).await.unwrap();
+    assert_eq!((elsewhere.total, elsewhere.items.len()), (0, 0));
+    assert_eq!(count_all(&repo, "inbound_dead_letters").await, 6);
+}
+
+async fn inbound_activity_and_timeline_show_every_kind_newest_first(repo: SeaRepository) {
+    let scope = new_scope();
+    let customer = build(scope, company("ТОО «Лента»", "feed@example.kz"));
+    insert(&repo, &customer).await;
+    let note = add_note(
+        &repo,
+        scope,
+        customer.id,
+        "Позвонить в понедельник",
+        U0 + Duration::hours(1),
+    )
+    .await;
+    let day = |n: i64| U0 + Duration::days(n);
+    let minute = Duration::minutes(1);
+    for event in [
+        order("O-1", "100.00", day(1)),
+        order("O-2", "200.00", day(2)),
+        cancelled("O-2", day(3)),
+        order("O-3", "300.00", day(4)),
+        refunded("O-3", day(5)),
+        deal_won("D-1", "5000.00", day(6)),
+        invoice_issued("INV-1", "1000.00", day(7)),
+        invoice_paid("INV-1", "400.00", day(8)),
+    ] {
+        let at = when(&event);
+        changed(
+            apply(&repo, &inbound(&customer, event), at + minute).await,
+            "timeline fixture",
+        );
+    }
+    // A customer of its own, for the scoping of the reads.
+    let other = build(scope, company("ТОО «Другое»", "other@example.kz"));
+    insert(&repo, &other).await;
+    changed(
+        apply(&repo, &inbound(&other, order("O-9", "1.00", day(1))), day(1)).await,
+        "other customer",
+    );
+
+    let mut activity = repo.activity_of(scope, customer.id).await.unwrap().unwrap();
+    let mut expected = vec![
+        Activity::Note(note.clone()),
+        Activity::OrderCompleted {
+            order_id: "O-1".into(),
+            total_amount: money("100.00"),
+            item_count: 2,
+            at: day(1),
+        },
+        Activity::OrderCompleted {
+            order_id: "O-2".into(),
+            total_amount: money("200.00"),
+            item_count: 2,
+            at: day(2),
+        },
+        Activity::OrderReversed {
+            order_id: "O-2".into(),
+            refunded: false,
+            total_amount: money("200.00"),
+            at: day(3),
+        },
+        Activity::OrderCompleted {
+            order_id: "O-3".into(),
+            total_amount: money("300.00"),
+            item_count: 2,
+            at: day(4),
+        },
+        Activity::OrderReversed {
+            order_id: "O-3".into(),
+            refunded: true,
+            total_amount: money("300.00"),
+            at: day(5),
+        },
+        Activity::DealWon {
+            deal_id: "D-1".into(),
+            amount: money("5000.00"),
+            at: day(6),
+        },
+        Activity::InvoiceIssued {
+            invoice_id: "INV-1".into(),
+            amount: money("1000.00"),
+            at: day(7),
+        },
+        Activity::InvoicePaid {
+            invoice_id: "INV-1".into(),
+            amount: money("400.00"),
+            at: day(8),
+        },
+    ];
+    let key = |a: &Activity| format!("{a:?}");
+    activity.sort_by_key(key);
+    expected.sort_by_key(key);
+    assert_eq!(activity, expected);
+
+    let events = events_of(&repo, &customer).await;
+    let lines = timeline(&events, &activity, &TimelineFilter::default());
+    let kinds: Vec<(&str, OffsetDateTime)> = lines.iter().map(|l| (l.kind.as_str(), l.occurred_at)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("invoice_paid", day(8)),
+            ("invoice_issued", day(7)),
+            ("status_changed", day(6) + minute),
+            ("deal_won", day(6)),
+            ("order_refunded", day(5)),
+            ("order_completed", day(4)),
+            ("order_cancelled", day(3)),
+            ("order_completed", day(2)),
+            ("order_completed", day(1)),
+            ("note_added", U0 + Duration::hours(1)),
+            ("created", U0),
+        ]
+    );
+    let ids: Vec<&str> = lines.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids[4], "order:O-3:refunded");
+    assert_eq!(ids[6], "order:O-2:cancelled");
+    assert_eq!(lines[2].data["reason"], "deal.won D-1");
+    assert_eq!(lines[2].data["newStatus"], "ACTIVE");
+    assert_eq!(lines[9].data["content"], "Позвонить в понедельник");
+
+    // Only live customers of the scope have activity.
+    assert_eq!(repo.activity_of(new_scope(), customer.id).await.unwrap(), None);
+    assert_eq!(repo.activity_of(scope, CustomerId::new()).await.unwrap(), None);
+    soft_delete(&repo, &current(&repo, &customer).await, day(9)).await;
+    assert_eq!(repo.activity_of(scope, customer.id).await.unwrap(), None);
+    assert_eq!(repo.purchases(scope, customer.id, 1, 10).await.unwrap(), None);
+    let others = repo.activity_of(scope, other.id).await.unwrap().unwrap();
+    assert_eq!(others.len(), 1);
+}
+
+async fn inbound_cancellation_racing_its_completion_never_counts_the_order(repo: SeaRepository) {
+    let scope = new_scope();
+    let customer = build(scope, company("ТОО «Гонка»", "race@example.kz"));
+    insert(&repo, &customer).await;
+    let now = U0 + Duration::days(1);
+    for round in 0..20_i64 {
+        let order_id = format!("ORD-{round}");
+        let completion = inbound(&customer, order(&order_id, "10.00", U0 + Duration::minutes(round)));
+        let cancellation = inbound_in(scope, None, cancelled(&order_id, U0 + Duration::hours(1)));
+        let barrier = Arc::new(Barrier::new(2));
+        let mut handles = Vec::new();
+        for event in [completion, cancellation] {
+            let (repo, barrier) = (repo.clone(), barrier.clone());
+            handles.push(tokio::spawn(async move {
+                barrier.wait().await;
+                repo.apply_inbound(&event, now).await
+            }));
+        }
+        for handle in handles {
+            match handle.await.unwrap() {
+                Ok(InboundOutcome::Applied(_)) => {}
+                other => panic!("round {round}: expected Applied, got {other:?}"),
+            }
+        }
+        let stored = current(&repo, &customer).await;
+        assert_eq!(
+            (stored.purchase_count, stored.total_purchases),
+            (0, money("0")),
+            "round {round}"
+        );
+        let purchase = purchases_of(&repo, &customer)
+            .await
+            .into_iter()
+            .find(|p| p.order_id == order_id)
+            .unwrap_or_else(|| panic!("round {round}: {order_id} not listed"));
+        assert_eq!(
+            (purchase.status, purchase.reversed_at, purchase.items.len()),
+            (OrderStatus::Cancelled, Some(U0 + Duration::hours(1)), 2),
+            "round {round}"
+        );
+    }
+    assert_eq!(count_all(&repo, "inbound_events").await, 40);
+}
+
+/// An event that changes nothing in the read model (an order, deal or invoice re-sent under a
+/// new event id) has no visible effect however late it comes: the time that passed is not a
+/// change of the customer's record.
+async fn inbound_events_without_effect_months_later_change_nothing(repo: SeaRepository) {
+    let scope = new_scope();
+    let customer = build(
+        scope,
+        CustomerDraft {
+            status: Some(CustomerStatus::Active),
+            ..company("ТОО «Постоянный»", "regular@example.kz")
+        },
+    );
+    insert(&repo, &customer).await;
+    let day = |n: i64| U0 + Duration::days(n);
+    let events = [
+        inbound(&customer, order("ORD-1", "3000.00", day(1))),
+        inbound(&customer, deal_won("D-1", "100.00", day(1))),
+        inbound(&customer, invoice_issued("INV-1", "100.00", day(1))),
+    ];
+    for event in &events {
+        apply(&repo, event, day(1)).await;
+    }
+    let stored = current(&repo, &customer).await;
+    assert_eq!(stored.lifetime_value.to_string(), "72000.00");
+    for event in &events {
+        apply_without_effect(&repo, &resent(event), day(91), &customer).await;
+    }
+}

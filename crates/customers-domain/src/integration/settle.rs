@@ -43,7 +43,8 @@ pub struct PurchaseTotals {
 /// - purchases: totalPurchases, purchaseCount, firstPurchaseDate, lastPurchaseDate;
 /// - balance: currentBalance moves by the delta (saturating at what an amount can hold);
 /// - a won deal makes a LEAD or PROSPECT ACTIVE (recording the conversion);
-/// - the lifetime value is recomputed whenever one of its inputs moved.
+/// - the lifetime value is recomputed whenever one of these moved (not merely because time
+///   passed).
 ///
 /// Events: `customer.updated` with the diff and the cause, `customer.status.changed` (and
 /// `customer.lead.converted`) for a status move, `customer.metrics.updated` when a metric or
@@ -73,6 +74,11 @@ pub fn settle(
         next.status = CustomerStatus::Active;
         next.converted_at = next.converted_at.or(Some(now));
     }
+    if next == *current {
+        // Nothing the event reports moved. (The lifetime value also drifts with time; that
+        // alone is no change to write.)
+        return None;
+    }
     next.lifetime_value = lifetime_value(
         next.total_purchases,
         next.purchase_count,
@@ -82,9 +88,6 @@ pub fn settle(
         next.rating,
         now,
     );
-    if next == *current {
-        return None;
-    }
     next.version = current.version + 1;
     next.updated_at = now;
 
@@ -267,5 +270,26 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn time_passing_alone_writes_nothing() {
+        let mut current = customer(CustomerStatus::Active);
+        current.total_purchases = money("300");
+        current.purchase_count = 3;
+        current.first_purchase_date = Some(datetime!(2026-03-03 00:00 UTC));
+        current.last_purchase_date = Some(datetime!(2026-05-01 00:00 UTC));
+        current.lifetime_value = money("2400");
+        let same = ReadModelChange {
+            purchases: Some(PurchaseTotals {
+                total: money("300"),
+                count: 3,
+                first: current.first_purchase_date,
+                last: current.last_purchase_date,
+            }),
+            ..Default::default()
+        };
+        let much_later = datetime!(2027-06-01 00:00 UTC);
+        assert_eq!(settle(&current, &same, &order(), much_later), None);
     }
 }
