@@ -191,4 +191,16 @@ impl customers_infra::consumer::EntryHandler for StreamIngest {
         };
         outcome.map_err(|e| e.to_string())
     }
+
+    async fn give_up(&self, event: Option<&str>, error: &str) -> Result<(), String> {
+        let reason = format!("could not be applied after repeated attempts: {error}");
+        self.0
+            .dead_letter_unreadable(
+                event.unwrap_or_default(),
+                customers_domain::integration::Channel::Stream,
+                &reason,
+            )
+            .await
+            .map_err(|e| e.to_string())
+    }
 }

@@ -10,6 +10,9 @@
 //! - Entries left pending by a consumer that died (a crashed or scaled-down server copy) are
 //!   claimed by a live one after `claim_idle` (`XAUTOCLAIM`).
 //! - Several server copies share the work: each entry goes to one consumer of the group.
+//! - An entry the handler keeps failing on while the store works (a poison entry) is given up
+//!   after [`MAX_ATTEMPTS`] attempts ([`EntryHandler::give_up`], a dead letter), so it cannot
+//!   stall the stream.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +38,19 @@ pub trait EntryHandler: Send + Sync + 'static {
     /// Handles the `event` field of one entry (`None` when the entry has none). `Ok` has the
     /// entry acknowledged; `Err` keeps it pending, to be handled again.
     async fn handle(&self, event: Option<&str>) -> Result<(), String>;
+
+    /// Called when `handle` has failed [`MAX_ATTEMPTS`] times in a row for one entry and
+    /// failed once more: keep it elsewhere (a dead letter) with `error`. `Ok` has the entry
+    /// acknowledged; the default keeps it pending for ever.
+    async fn give_up(&self, event: Option<&str>, error: &str) -> Result<(), String> {
+        let _ = (event, error);
+        Err("entries are never given up".to_owned())
+    }
 }
+
+/// Failed attempts at one entry after which it is given up ([`EntryHandler::give_up`]),
+/// provided giving up succeeds (the store works, the entry does not).
+pub const MAX_ATTEMPTS: u32 = 5;
 
 /// One entry: its id and its `event` field.
 type Entry = (String, Option<String>);
@@ -48,6 +63,7 @@ pub struct InboundConsumer {
     group: String,
     name: String,
     claim_idle: Duration,
+    failures: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
 }
 
 impl std::fmt::Debug for InboundConsumer {
@@ -82,6 +98,7 @@ impl InboundConsumer {
             group: group.to_owned(),
             name: name.to_owned(),
             claim_idle: Duration::from_secs(60),
+            failures: Arc::default(),
         })
     }
 
@@ -178,10 +195,23 @@ impl InboundConsumer {
     ) -> Result<usize, RelayError> {
         let mut handled = 0;
         for (id, event) in batch {
-            handler
-                .handle(event.as_deref())
-                .await
-                .map_err(|e| RelayError::Database(format!("entry {id}: {e}")))?;
+            if let Err(error) = handler.handle(event.as_deref()).await {
+                let attempts = {
+                    let mut failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let count = failures.entry(id.clone()).or_insert(0);
+                    *count += 1;
+                    *count
+                };
+                let given_up = attempts > MAX_ATTEMPTS && handler.give_up(event.as_deref(), &error).await.is_ok();
+                if !given_up {
+                    return Err(RelayError::Database(format!("entry {id}: {error}")));
+                }
+                tracing::error!(entry = %id, %error, "inbound entry given up after {attempts} attempts");
+            }
+            self.failures
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&id);
             let _: i64 = redis::cmd("XACK")
                 .arg(&self.stream)
                 .arg(&self.group)

@@ -188,10 +188,11 @@ fn version(value: &Value) -> Result<u32, String> {
 /// stream carries other modules' traffic too.
 pub fn parse_inbound(value: &Value) -> Result<InboundEnvelope, InboundParseError> {
     let mut errors = ValidationErrors::new();
-    let envelope = Fields::new(Some(value), "", &mut errors);
-    if envelope.map.is_none() {
+    if !value.is_object() {
+        errors.push(".", "the event must be a JSON object");
         return Err(InboundParseError::Invalid(errors));
     }
+    let envelope = Fields::new(Some(value), "", &mut errors);
     let event_type = envelope.required(&mut errors, "type", |v| {
         v.as_str()
             .map(str::to_owned)
@@ -459,7 +460,7 @@ mod tests {
 
     #[test]
     fn not_an_object_and_missing_payload() {
-        assert_eq!(fields(parse_inbound(&json!([1])).unwrap_err()), [""]);
+        assert_eq!(fields(parse_inbound(&json!([1])).unwrap_err()), ["."]);
         let mut event = order();
         event.as_object_mut().unwrap().remove("payload");
         event["version"] = json!(7);
