@@ -5,6 +5,8 @@
 //! Orders, deals and invoice entries belong to a customer and go with it when it is purged;
 //! a merge moves them to the surviving customer. An order may be known before its customer
 //! (a cancellation that arrives first): `customer_id` is then empty until the order arrives.
+//! Orders, deals and invoices are identified within their workspace: another workspace of
+//! the organization may use the same ids.
 
 use sea_orm_migration::prelude::*;
 
@@ -26,14 +28,14 @@ CREATE TABLE inbound_events (
 CREATE TABLE customer_orders (
     organization_id uuid NOT NULL,
     order_id        text NOT NULL,
-    workspace_id    uuid,
+    workspace_id    uuid NOT NULL,
     customer_id     uuid REFERENCES customers (id) ON DELETE CASCADE,
     status          text NOT NULL,
     total_amount    numeric(18,2),
     completed_at    timestamptz,
     reversed_at     timestamptz,
     items           jsonb,
-    PRIMARY KEY (organization_id, order_id)
+    PRIMARY KEY (organization_id, workspace_id, order_id)
 );
 CREATE INDEX ix_customer_orders_customer ON customer_orders (customer_id, completed_at);
 CREATE TABLE customer_deals (
@@ -43,7 +45,7 @@ CREATE TABLE customer_deals (
     customer_id     uuid NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
     amount          numeric(18,2) NOT NULL,
     won_at          timestamptz NOT NULL,
-    PRIMARY KEY (organization_id, deal_id)
+    PRIMARY KEY (organization_id, workspace_id, deal_id)
 );
 CREATE INDEX ix_customer_deals_customer ON customer_deals (customer_id);
 CREATE TABLE customer_invoice_entries (
@@ -57,7 +59,7 @@ CREATE TABLE customer_invoice_entries (
     occurred_at     timestamptz NOT NULL,
     PRIMARY KEY (organization_id, event_id)
 );
-CREATE UNIQUE INDEX ux_customer_invoice_issued ON customer_invoice_entries (organization_id, invoice_id) WHERE kind = 'ISSUED';
+CREATE UNIQUE INDEX ux_customer_invoice_issued ON customer_invoice_entries (organization_id, workspace_id, invoice_id) WHERE kind = 'ISSUED';
 CREATE INDEX ix_customer_invoice_entries_customer ON customer_invoice_entries (customer_id);
 CREATE TABLE inbound_dead_letters (
     id              uuid PRIMARY KEY,
@@ -86,14 +88,14 @@ CREATE TABLE inbound_events (
 CREATE TABLE customer_orders (
     organization_id BLOB NOT NULL,
     order_id        TEXT NOT NULL,
-    workspace_id    BLOB,
+    workspace_id    BLOB NOT NULL,
     customer_id     BLOB REFERENCES customers (id) ON DELETE CASCADE,
     status          TEXT NOT NULL,
     total_amount    INTEGER,
     completed_at    INTEGER,
     reversed_at     INTEGER,
     items           TEXT,
-    PRIMARY KEY (organization_id, order_id)
+    PRIMARY KEY (organization_id, workspace_id, order_id)
 );
 CREATE INDEX ix_customer_orders_customer ON customer_orders (customer_id, completed_at);
 CREATE TABLE customer_deals (
@@ -103,7 +105,7 @@ CREATE TABLE customer_deals (
     customer_id     BLOB NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
     amount          INTEGER NOT NULL,
     won_at          INTEGER NOT NULL,
-    PRIMARY KEY (organization_id, deal_id)
+    PRIMARY KEY (organization_id, workspace_id, deal_id)
 );
 CREATE INDEX ix_customer_deals_customer ON customer_deals (customer_id);
 CREATE TABLE customer_invoice_entries (
@@ -117,7 +119,7 @@ CREATE TABLE customer_invoice_entries (
     occurred_at     INTEGER NOT NULL,
     PRIMARY KEY (organization_id, event_id)
 );
-CREATE UNIQUE INDEX ux_customer_invoice_issued ON customer_invoice_entries (organization_id, invoice_id) WHERE kind = 'ISSUED';
+CREATE UNIQUE INDEX ux_customer_invoice_issued ON customer_invoice_entries (organization_id, workspace_id, invoice_id) WHERE kind = 'ISSUED';
 CREATE INDEX ix_customer_invoice_entries_customer ON customer_invoice_entries (customer_id);
 CREATE TABLE inbound_dead_letters (
     id              BLOB PRIMARY KEY,

@@ -171,22 +171,11 @@ pub struct StreamIngest(pub Arc<Service>);
 impl customers_infra::consumer::EntryHandler for StreamIngest {
     async fn handle(&self, event: Option<&str>) -> Result<(), String> {
         use customers_domain::integration::Channel;
-        let text = match event {
-            Some(text) => text,
+        let outcome = match event {
+            Some(text) => self.0.ingest(text, Channel::Stream, None).await.map(|_| ()),
             None => {
-                return self
-                    .0
-                    .dead_letter_unreadable("", Channel::Stream, "the entry has no `event` field")
-                    .await
-                    .map_err(|e| e.to_string());
-            }
-        };
-        let outcome = match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(value) => self.0.ingest(&value, Channel::Stream, None).await.map(|_| ()),
-            Err(err) => {
-                self.0
-                    .dead_letter_unreadable(text, Channel::Stream, &format!("the event is not JSON: {err}"))
-                    .await
+                let reason = "the entry has no `event` field".to_owned();
+                self.0.dead_letter("", Channel::Stream, None, reason).await
             }
         };
         outcome.map_err(|e| e.to_string())
@@ -195,10 +184,11 @@ impl customers_infra::consumer::EntryHandler for StreamIngest {
     async fn give_up(&self, event: Option<&str>, error: &str) -> Result<(), String> {
         let reason = format!("could not be applied after repeated attempts: {error}");
         self.0
-            .dead_letter_unreadable(
+            .dead_letter(
                 event.unwrap_or_default(),
                 customers_domain::integration::Channel::Stream,
-                &reason,
+                None,
+                reason,
             )
             .await
             .map_err(|e| e.to_string())

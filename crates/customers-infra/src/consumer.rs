@@ -32,6 +32,9 @@ pub const CONSUMER_GROUP: &str = "customers";
 /// Entries read per round.
 const BATCH: usize = 50;
 
+/// The longest wait for new entries in one round (the connection's response timeout is 10 s).
+const MAX_BLOCK: Duration = Duration::from_secs(5);
+
 /// What the consumer does with each entry.
 #[async_trait]
 pub trait EntryHandler: Send + Sync + 'static {
@@ -125,8 +128,9 @@ impl InboundConsumer {
     }
 
     /// One round: entries of dead consumers, then this consumer's own pending entries, then
-    /// new ones (waiting up to `block` for them). Returns how many entries were handled;
-    /// stops at the first handler failure, leaving that entry and the rest pending.
+    /// new ones (waiting up to `block`, at most 5 s, for them; not at all for zero). Returns
+    /// how many entries were handled; stops at the first handler failure, leaving that entry
+    /// and the rest pending.
     pub async fn poll_once<H: EntryHandler + ?Sized>(&self, handler: &H, block: Duration) -> Result<usize, RelayError> {
         let mut connection = self.redis.get().await.map_err(redis_error)?;
         self.ensure_group(&mut connection).await?;
@@ -169,14 +173,18 @@ impl InboundConsumer {
             return Ok(handled);
         }
 
-        let fresh: Value = redis::cmd("XREADGROUP")
-            .arg("GROUP")
+        let mut read = redis::cmd("XREADGROUP");
+        read.arg("GROUP")
             .arg(&self.group)
             .arg(&self.name)
             .arg("COUNT")
-            .arg(BATCH)
-            .arg("BLOCK")
-            .arg(u64::try_from(block.as_millis()).unwrap_or(1_000))
+            .arg(BATCH);
+        // `BLOCK 0` would wait for ever; the wait stays well inside the response timeout.
+        let block = u64::try_from(block.min(MAX_BLOCK).as_millis()).unwrap_or(0);
+        if block > 0 {
+            read.arg("BLOCK").arg(block);
+        }
+        let fresh: Value = read
             .arg("STREAMS")
             .arg(&self.stream)
             .arg(">")

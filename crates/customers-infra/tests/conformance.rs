@@ -5138,7 +5138,7 @@ async fn inbound_won_deal_converts_a_lead_once_and_leaves_the_totals(repo: SeaRe
     )
     .await;
 
-    // Won: ACTIVE, converted now; the totals stay what the orders say, the lifetime value
+    // Won: ACTIVE, converted when the deal was won; the totals stay what the orders say, the lifetime value
     // follows the new status (1000 a month × 24 months).
     let won_at = day(2);
     let now = day(2) + Duration::minutes(1);
@@ -5146,7 +5146,7 @@ async fn inbound_won_deal_converts_a_lead_once_and_leaves_the_totals(repo: SeaRe
     deal.actor = Some(UserId::new());
     let mut v3 = v2.clone();
     v3.status = CustomerStatus::Active;
-    v3.converted_at = Some(now);
+    v3.converted_at = Some(won_at);
     v3.lifetime_value = lifetime_value(
         v3.total_purchases,
         v3.purchase_count,
@@ -5176,7 +5176,7 @@ async fn inbound_won_deal_converts_a_lead_once_and_leaves_the_totals(repo: SeaRe
     let stored = current(&repo, &lead).await;
     assert_eq!(
         (stored.total_purchases, stored.purchase_count, stored.converted_at),
-        (money("1000.00"), 1, Some(now))
+        (money("1000.00"), 1, Some(won_at))
     );
     let events = events_of(&repo, &lead).await;
     let actor = deal.actor.unwrap();
@@ -5382,15 +5382,14 @@ async fn inbound_events_of_unknown_customers_record_nothing(repo: SeaRepository)
         order("ORD-W", "100.00", day1),
     );
     unknown(repo.clone(), wrong_org, "other organization".into()).await;
-    // A reversal of the other workspace's order, from this workspace, is unknown too.
+    // Order ids are per workspace: a reversal of "ORD-O" from this workspace is about this
+    // workspace's ORD-O (not known yet), never the other workspace's order.
     let others_order = inbound(&other, order("ORD-O", "100.00", day1));
     changed(apply(&repo, &others_order, now).await, "order of the other workspace");
-    unknown(
-        repo.clone(),
-        inbound_in(scope, None, cancelled("ORD-O", day1)),
-        "reversal from another workspace".into(),
-    )
-    .await;
+    assert_eq!(
+        apply(&repo, &inbound_in(scope, None, cancelled("ORD-O", day1)), now).await,
+        InboundOutcome::Applied(None)
+    );
     assert_eq!(current(&repo, &other).await.purchase_count, 1);
 
     // A soft-deleted customer is unknown, also through a reversal naming only its order.
@@ -5816,6 +5815,14 @@ async fn inbound_activity_and_timeline_show_every_kind_newest_first(repo: SeaRep
     );
 
     let mut activity = repo.activity_of(scope, customer.id).await.unwrap().unwrap();
+    // The payment's id is the id of the event that reported it.
+    let payment_id = activity
+        .iter()
+        .find_map(|a| match a {
+            Activity::InvoicePaid { payment_id, .. } => Some(*payment_id),
+            _ => None,
+        })
+        .expect("the payment is in the activity");
     let mut expected = vec![
         Activity::Note(note.clone()),
         Activity::OrderCompleted {
@@ -5859,6 +5866,7 @@ async fn inbound_activity_and_timeline_show_every_kind_newest_first(repo: SeaRep
             at: day(7),
         },
         Activity::InvoicePaid {
+            payment_id,
             invoice_id: "INV-1".into(),
             amount: money("400.00"),
             at: day(8),

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use poem::Request;
+use poem::error::ReadBodyError;
 use poem::web::RequestBody;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, ParsePayload, Payload};
@@ -22,16 +23,16 @@ use crate::auth::{BearerAuth, Permission};
 use crate::dto::IdParam;
 use crate::dto::events::InboundEventEnvelope;
 use crate::dto::integration::{DeadLetterResponse, IngestResponse, Paged, PurchaseResponse, TimelineEntryResponse};
-use crate::json::JsonBody;
+use crate::json::{JsonBody, MAX_BODY_BYTES};
 use crate::problem::{ApiError, ErrorResponse};
 use crate::routes::ApiTags;
 use crate::routes::customers::parse_bound;
 
 type Result<T> = std::result::Result<T, ErrorResponse>;
 
-/// An inbound event body: documented as [`InboundEventEnvelope`], read as plain JSON so that
-/// the domain reports every bad field and keeps refused events as dead letters verbatim.
-pub struct InboundBody(serde_json::Value);
+/// An inbound event body: documented as [`InboundEventEnvelope`], kept as the text received so
+/// that the domain reports every bad field and keeps refused events verbatim.
+pub struct InboundBody(String);
 
 impl Payload for InboundBody {
     const CONTENT_TYPE: &'static str = "application/json";
@@ -52,9 +53,18 @@ impl Payload for InboundBody {
 impl ParsePayload for InboundBody {
     const IS_REQUIRED: bool = true;
 
-    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        let JsonBody(value) = JsonBody::<serde_json::Value>::from_request(request, body).await?;
-        Ok(InboundBody(value))
+    async fn from_request(_request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let bytes = body
+            .take()?
+            .into_bytes_limit(MAX_BODY_BYTES)
+            .await
+            .map_err(|err| match err {
+                ReadBodyError::PayloadTooLarge => ApiError::PayloadTooLarge,
+                other => ApiError::Malformed(format!("The body could not be read: {other}")),
+            })?;
+        let text =
+            String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::Malformed("The body is not UTF-8 text.".into()))?;
+        Ok(InboundBody(text))
     }
 }
 

@@ -65,7 +65,11 @@ fn cancellation(app: &TestApp, order_id: &str, cancelled_at: &str) -> Value {
 }
 
 fn invoice(app: &TestApp, event_type: &str, customer: &str, invoice_id: &str, amount: &str, at: &str) -> Value {
-    let at_field = if event_type == "invoice.issued" { "issuedAt" } else { "paidAt" };
+    let at_field = if event_type == "invoice.issued" {
+        "issuedAt"
+    } else {
+        "paidAt"
+    };
     envelope(
         app,
         event_type,
@@ -112,7 +116,10 @@ async fn purchases(app: &TestApp, customer: &str, query: &str) -> Value {
 
 /// `GET /{id}/timeline` with query pairs (encoded by the client).
 async fn timeline_as(app: &TestApp, customer: &str, query: &[(&str, &str)]) -> TestResponse {
-    let url = app.url(&format!("{}/{customer}/timeline", TestApp::customers_path(app.workspace)));
+    let url = app.url(&format!(
+        "{}/{customer}/timeline",
+        TestApp::customers_path(app.workspace)
+    ));
     let request = app
         .client
         .get(url)
@@ -222,6 +229,34 @@ async fn a_completed_order_counts_in_the_metrics_and_the_purchase_history(app: T
     assert_eq!(after.etag.as_deref(), Some("\"2\""));
     assert_eq!(customer["currentBalance"], "0.00", "orders do not move the balance");
 
+    // The audit trail attributes the change to the event (no actor in the envelope: nil).
+    let trail = app
+        .call(Method::GET, &format!("/{id}/history?field=purchaseCount"), None)
+        .await
+        .assert_status(200)
+        .body;
+    assert_eq!(trail["total"], 1, "{trail}");
+    let entry = &trail["items"][0];
+    assert_eq!(
+        (
+            &entry["oldValue"],
+            &entry["newValue"],
+            &entry["source"],
+            &entry["actor"]
+        ),
+        (&json!(0), &json!(1), &json!("event"), &json!(Uuid::nil())),
+        "{trail}"
+    );
+    // A writer holding the version before the event is stale.
+    let stale = app
+        .client
+        .put(app.url(&format!("{}/{id}", TestApp::customers_path(app.workspace))))
+        .bearer_auth(app.token_all(app.workspace))
+        .header("If-Match", "\"1\"")
+        .json(&json!({ "industry": "Retail" }));
+    let problem = app.execute(stale).await.assert_problem(412);
+    assert_eq!(problem.body["currentVersion"], 2);
+
     let history = purchases(&app, &id, "").await;
     assert_eq!(
         history,
@@ -279,7 +314,13 @@ async fn a_completed_order_counts_in_the_metrics_and_the_purchase_history(app: T
     // A reader with the view permission only may read it; an unknown customer is a 404.
     let viewer = app.token(app.org, &[app.workspace], &["customers:view"]);
     let page = app
-        .call_as(&viewer, app.workspace, Method::GET, &format!("/{id}/purchase-history"), None)
+        .call_as(
+            &viewer,
+            app.workspace,
+            Method::GET,
+            &format!("/{id}/purchase-history"),
+            None,
+        )
         .await
         .assert_status(200);
     assert_eq!(page.body["total"], 3);
@@ -310,7 +351,10 @@ async fn an_event_sent_twice_counts_once(app: TestApp) {
     assert_eq!(again.body, once.body, "an order is counted once, whatever its event id");
     let history = purchases(&app, &id, "").await;
     assert_eq!(history["total"], 1);
-    assert_eq!(history["items"][0]["totalAmount"], "1500.50", "a completed order is never rewritten");
+    assert_eq!(
+        history["items"][0]["totalAmount"], "1500.50",
+        "a completed order is never rewritten"
+    );
 }
 both_backends!(an_event_sent_twice_counts_once);
 
@@ -368,7 +412,11 @@ async fn a_refused_event_is_a_400_naming_the_field_and_a_dead_letter(app: TestAp
         assert_eq!(&kept, body, "{field}: the body as received");
         let text = letter["reason"].as_str().expect("reason");
         assert!(text.contains(reason), "{field}: reason {text:?} lacks {reason:?}");
-        let expected_event_id = if *field == "eventId" { json!(null) } else { body["eventId"].clone() };
+        let expected_event_id = if *field == "eventId" {
+            json!(null)
+        } else {
+            body["eventId"].clone()
+        };
         assert_eq!(letter["eventId"], expected_event_id, "{field}: {letter}");
         assert_eq!(letter["type"], body["type"], "{field}: {letter}");
         assert!(letter["id"].is_string() && letter["receivedAt"].is_string(), "{letter}");
@@ -414,7 +462,8 @@ async fn every_bad_field_is_named(app: TestApp) {
             "occurredAt",
             "payload.totalAmount",
             "payload.completedAt",
-            "payload.items[0].quantity"
+            "payload.items[0].quantity",
+            "payload.items[0].amount"
         ]
     );
     // The customer named twice, differently.
@@ -434,14 +483,10 @@ async fn a_refused_event_can_be_delivered_again_once_fixed(app: TestApp) {
     let event = order(&app, &id, "ORD-1", "10", "2026-05-01T05:00:00Z");
     // Refused for a wrong workspace, then for an unknown customer: the id is not taken.
     let wrong_workspace = with(event.clone(), "workspaceId", json!(Uuid::now_v7()));
-    post_event(&app, &wrong_workspace)
-        .await
-        .assert_invalid("workspaceId");
+    post_event(&app, &wrong_workspace).await.assert_invalid("workspaceId");
     let mut unknown = event.clone();
     unknown["payload"]["customerId"] = json!(Uuid::now_v7());
-    post_event(&app, &unknown)
-        .await
-        .assert_invalid("payload.customerId");
+    post_event(&app, &unknown).await.assert_invalid("payload.customerId");
     apply(&app, &event).await;
     assert_eq!(app.get(&id).await.body["totalPurchases"], "10.00");
     assert_eq!(dead_letters(&app, "").await["total"], 2);
@@ -471,9 +516,7 @@ async fn delivering_events_needs_the_integrate_permission(app: TestApp) {
     app.send(Method::POST, &events, None, Some(&event))
         .await
         .assert_problem(401);
-    app.send(Method::GET, &letters, None, None)
-        .await
-        .assert_problem(401);
+    app.send(Method::GET, &letters, None, None).await.assert_problem(401);
 
     // The permission, but for another workspace.
     let other_workspace = app.token(app.org, &[Uuid::now_v7()], &[INTEGRATE]);
@@ -691,7 +734,10 @@ async fn a_won_deal_makes_a_lead_active(app: TestApp) {
         feed["items"][0]["data"],
         json!({ "previousStatus": "LEAD", "newStatus": "ACTIVE", "reason": "deal.won D-1" })
     );
-    assert_eq!(feed["items"][2]["data"], json!({ "dealId": "D-1", "amount": "250000.00" }));
+    assert_eq!(
+        feed["items"][2]["data"],
+        json!({ "dealId": "D-1", "amount": "250000.00" })
+    );
     assert_eq!(feed["items"][2]["occurredAt"], "2026-11-20T08:00:00Z");
 
     // Another won deal of an active customer changes nothing visible.
@@ -899,3 +945,223 @@ async fn a_merge_moves_the_duplicates_orders_to_the_primary(app: TestApp) {
         .assert_invalid("payload.customerId");
 }
 both_backends!(a_merge_moves_the_duplicates_orders_to_the_primary);
+
+async fn the_lifetime_value_follows_the_status_and_the_orders(app: TestApp) {
+    // A first purchase just now: one month of history, so LTV = total × lifetime months
+    // (ACTIVE 24, LEAD 3; rating 5).
+    let active = active_customer(&app, "ltv-active@integration.kz").await;
+    let lead = created_id(&app.create(&individual("Лид", "ltv-lead@integration.kz")).await);
+    let now = rfc3339(now_ms());
+    apply(&app, &order(&app, &active, "ORD-A", "1500.50", &now)).await;
+    apply(&app, &order(&app, &lead, "ORD-L", "1500.50", &now)).await;
+    let active = app.get(&active).await.body;
+    assert_eq!(active["rating"], 5);
+    assert_eq!(active["lifetimeValue"], "36012.00");
+    let lead = app.get(&lead).await.body;
+    assert_eq!(lead["status"], "LEAD", "an order does not convert a lead");
+    assert_eq!(lead["lifetimeValue"], "4501.50");
+}
+both_backends!(the_lifetime_value_follows_the_status_and_the_orders);
+
+async fn events_for_a_deleted_customer_are_refused_until_it_is_restored(app: TestApp) {
+    let id = active_customer(&app, "deleted@integration.kz").await;
+    apply(&app, &order(&app, &id, "ORD-1", "10", "2026-05-01T00:00:00Z")).await;
+    app.delete(&id).await.assert_status(204);
+    let event = order(&app, &id, "ORD-2", "20", "2026-05-02T00:00:00Z");
+    post_event(&app, &event).await.assert_invalid("payload.customerId");
+    app.call(Method::GET, &format!("/{id}/purchase-history"), None)
+        .await
+        .assert_problem(404);
+    app.call(Method::GET, &format!("/{id}/timeline"), None)
+        .await
+        .assert_problem(404);
+    assert_eq!(dead_letters(&app, "").await["total"], 1);
+
+    app.call(Method::POST, &format!("/{id}/restore"), None)
+        .await
+        .assert_status(200);
+    apply(&app, &event).await;
+    let customer = app.get(&id).await.assert_status(200).body;
+    assert_eq!(customer["totalPurchases"], "30.00");
+    assert_eq!(customer["purchaseCount"], 2);
+    assert_eq!(purchases(&app, &id, "").await["total"], 2);
+}
+both_backends!(events_for_a_deleted_customer_are_refused_until_it_is_restored);
+
+async fn another_workspace_sees_nothing_of_a_customer(app: TestApp) {
+    let id = active_customer(&app, "tenant@integration.kz").await;
+    apply(&app, &order(&app, &id, "ORD-1", "10", "2026-05-01T00:00:00Z")).await;
+    let elsewhere = Uuid::now_v7();
+    let token = app.token(app.org, &[elsewhere], &ALL_PERMISSIONS);
+    for tail in ["purchase-history", "timeline"] {
+        app.call_as(&token, elsewhere, Method::GET, &format!("/{id}/{tail}"), None)
+            .await
+            .assert_problem(404);
+    }
+    // Its integrator cannot name the customer either.
+    let integrator = app.token(app.org, &[elsewhere], &[INTEGRATE]);
+    let event = with(
+        order(&app, &id, "ORD-2", "20", "2026-05-02T00:00:00Z"),
+        "workspaceId",
+        json!(elsewhere),
+    );
+    app.call_as(&integrator, elsewhere, Method::POST, "/events", Some(&event))
+        .await
+        .assert_invalid("payload.customerId");
+    // Nor cancel its orders: the same order id there is an order of that workspace.
+    let mut cancel = cancellation(&app, "ORD-1", "2026-05-03T00:00:00Z");
+    cancel["workspaceId"] = json!(elsewhere);
+    let answered = app
+        .call_as(&integrator, elsewhere, Method::POST, "/events", Some(&cancel))
+        .await
+        .assert_status(200);
+    assert_eq!(app.get(&id).await.body["purchaseCount"], 1, "{}", answered.text);
+    assert_eq!(purchases(&app, &id, "").await["items"][0]["status"], "COMPLETED");
+}
+both_backends!(another_workspace_sees_nothing_of_a_customer);
+
+// ---------------------------------------------------------------------------------------------
+// Edges
+// ---------------------------------------------------------------------------------------------
+
+async fn paging_parameters_are_checked(app: TestApp) {
+    let id = active_customer(&app, "paging@integration.kz").await;
+    for query in ["?limit=0", "?limit=101", "?page=0"] {
+        app.call(Method::GET, &format!("/{id}/purchase-history{query}"), None)
+            .await
+            .assert_problem(400);
+        app.call(Method::GET, &format!("/{id}/timeline{query}"), None)
+            .await
+            .assert_problem(400);
+        app.call_as(
+            &integrator(&app),
+            app.workspace,
+            Method::GET,
+            &format!("/events/dead-letters{query}"),
+            None,
+        )
+        .await
+        .assert_problem(400);
+    }
+    let page = purchases(&app, &id, "?limit=100").await;
+    assert_eq!(
+        (&page["total"], &page["page"], &page["limit"], &page["pages"]),
+        (&json!(0), &json!(1), &json!(100), &json!(0))
+    );
+}
+both_backends!(paging_parameters_are_checked);
+
+async fn timeline_entry_ids_are_unique(app: TestApp) {
+    // Two partial payments of one invoice reported with the same time (second precision).
+    let id = active_customer(&app, "ids@integration.kz").await;
+    apply(
+        &app,
+        &invoice(&app, "invoice.issued", &id, "INV-1", "100", "2026-05-01T00:00:00Z"),
+    )
+    .await;
+    apply(
+        &app,
+        &invoice(&app, "invoice.paid", &id, "INV-1", "40", "2026-05-02T00:00:00Z"),
+    )
+    .await;
+    apply(
+        &app,
+        &invoice(&app, "invoice.paid", &id, "INV-1", "60", "2026-05-02T00:00:00Z"),
+    )
+    .await;
+    assert_eq!(app.get(&id).await.body["currentBalance"], "0.00");
+    let feed = timeline(&app, &id, &[("kind", "invoice_paid")]).await;
+    assert_eq!(feed["total"], 2);
+    let ids = column(&feed, "id");
+    assert_ne!(ids[0], ids[1], "two lines, two ids: {feed}");
+}
+both_backends!(timeline_entry_ids_are_unique);
+
+async fn a_dead_letter_keeps_the_body_verbatim(app: TestApp) {
+    let raw = format!(
+        r#"{{"type":"order.completed","eventId":"{}","version":1,"occurredAt":"2026-05-01T00:00:00Z","organizationId":"{}","workspaceId":"{}","payload":{{"orderId":"ORD-1","totalAmount":1500.50}}}}"#,
+        Uuid::now_v7(),
+        app.org,
+        app.workspace
+    );
+    let request = app
+        .client
+        .post(app.url(&format!("{}/events", TestApp::customers_path(app.workspace))))
+        .bearer_auth(integrator(&app))
+        .header("content-type", "application/json")
+        .body(raw.clone());
+    app.execute(request).await.assert_invalid("payload.completedAt");
+    let letters = dead_letters(&app, "").await;
+    assert_eq!(letters["total"], 1);
+    assert_eq!(letters["items"][0]["body"], json!(raw), "what was received, verbatim");
+}
+both_backends!(a_dead_letter_keeps_the_body_verbatim);
+
+async fn a_cancellation_in_another_workspace_does_not_touch_this_ones_order(app: TestApp) {
+    // The same organization's integrator for another workspace cancels an order id before the
+    // order is reported here.
+    let id = active_customer(&app, "isolation@integration.kz").await;
+    let elsewhere = Uuid::now_v7();
+    let theirs = app.token(app.org, &[elsewhere], &[INTEGRATE]);
+    let cancel = with(
+        cancellation(&app, "ORD-X", "2026-05-02T00:00:00Z"),
+        "workspaceId",
+        json!(elsewhere),
+    );
+    app.call_as(&theirs, elsewhere, Method::POST, "/events", Some(&cancel))
+        .await
+        .assert_status(200);
+    // An order known here is not cancelled from there: the same id there is another order …
+    apply(&app, &order(&app, &id, "ORD-Y", "5", "2026-05-01T00:00:00Z")).await;
+    let cancel_known = with(
+        cancellation(&app, "ORD-Y", "2026-05-02T00:00:00Z"),
+        "workspaceId",
+        json!(elsewhere),
+    );
+    app.call_as(&theirs, elsewhere, Method::POST, "/events", Some(&cancel_known))
+        .await
+        .assert_status(200);
+    // … and neither should one reported after the foreign cancellation.
+    apply(&app, &order(&app, &id, "ORD-X", "700", "2026-05-01T00:00:00Z")).await;
+    let customer = app.get(&id).await.body;
+    assert_eq!(customer["purchaseCount"], 2, "{customer}");
+    assert_eq!(customer["totalPurchases"], "705.00");
+}
+both_backends!(a_cancellation_in_another_workspace_does_not_touch_this_ones_order);
+
+async fn orders_racing_their_cancellations_never_count(app: TestApp) {
+    let id = active_customer(&app, "cancel-race@integration.kz").await;
+    let mut bodies = Vec::new();
+    for i in 1..=40 {
+        let order_id = format!("ORD-{i}");
+        bodies.push(order(&app, &id, &order_id, "10", "2026-05-01T00:00:00Z"));
+        bodies.push(cancellation(&app, &order_id, "2026-05-02T00:00:00Z"));
+    }
+    // One order that is not cancelled.
+    bodies.push(order(&app, &id, "ORD-KEPT", "7.77", "2026-05-03T00:00:00Z"));
+    let barrier = Arc::new(Barrier::new(bodies.len()));
+    let token = integrator(&app);
+    let url = app.url(&format!("{}/events", TestApp::customers_path(app.workspace)));
+    let mut tasks = Vec::new();
+    for body in bodies {
+        let (client, url, token, barrier) = (app.client.clone(), url.clone(), token.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            let request = client.post(url).bearer_auth(token).json(&body);
+            barrier.wait().await;
+            TestResponse::read(request.send().await.expect("request sent")).await
+        }));
+    }
+    for task in tasks {
+        let response = task.await.expect("task").assert_status(200);
+        assert_eq!(response.body["status"], "applied", "{}", response.text);
+    }
+    let customer = app.get(&id).await.assert_status(200).body;
+    assert_eq!(customer["purchaseCount"], 1, "{customer}");
+    assert_eq!(customer["totalPurchases"], "7.77");
+    let history = purchases(&app, &id, "?limit=100").await;
+    assert_eq!(history["total"], 41);
+    let statuses = column(&history, "status");
+    assert_eq!(statuses[0], "COMPLETED");
+    assert!(statuses[1..].iter().all(|s| s == "CANCELLED"), "{history}");
+}
+both_backends!(multi_thread: orders_racing_their_cancellations_never_count);

@@ -24,5 +24,6 @@ mod openapi;
 mod parts;
 mod restore;
 mod snapshots;
+mod stream;
 mod tenancy;
 mod validation;

@@ -72,7 +72,12 @@ pub fn settle(
     }
     if change.deal_won && matches!(current.status, CustomerStatus::Lead | CustomerStatus::Prospect) {
         next.status = CustomerStatus::Active;
-        next.converted_at = next.converted_at.or(Some(now));
+        // Converted when the deal was won.
+        let won_at = match &inbound.event {
+            super::InboundEvent::DealWon { won_at, .. } => *won_at,
+            _ => now,
+        };
+        next.converted_at = next.converted_at.or(Some(won_at));
     }
     if next == *current {
         // Nothing the event reports moved. (The lifetime value also drifts with time; that

@@ -130,6 +130,8 @@ pub enum Activity {
     },
     /// A payment.
     InvoicePaid {
+        /// The id of the event that reported it (an invoice may be paid in parts).
+        payment_id: uuid::Uuid,
         /// The invoice.
         invoice_id: String,
         /// Amount.
@@ -298,8 +300,13 @@ pub fn timeline(events: &[EventEnvelope], activity: &[Activity], filter: &Timeli
                 None,
                 json!({ "invoiceId": invoice_id, "amount": amount }),
             ),
-            Activity::InvoicePaid { invoice_id, amount, at } => (
-                format!("invoice:{invoice_id}:paid:{}", at.unix_timestamp_nanos()),
+            Activity::InvoicePaid {
+                payment_id,
+                invoice_id,
+                amount,
+                at,
+            } => (
+                format!("invoice:{invoice_id}:paid:{payment_id}"),
                 TimelineKind::InvoicePaid,
                 *at,
                 None,

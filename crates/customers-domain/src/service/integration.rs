@@ -52,45 +52,45 @@ where
     E: EventPublisher,
     K: Clock,
 {
-    /// Applies one inbound event exactly once.
+    /// Applies one inbound event (`raw`, the JSON text as received) exactly once.
     ///
     /// `authorized` is the scope of an HTTP producer's token and path: the envelope's
     /// organization and workspace must be that scope. Over HTTP every refusal is an error
-    /// ([`CustomerError::Invalid`] naming the field, [`CustomerError::NotFound`] for an unknown
-    /// customer) and also a dead letter; on the stream a refusal is a dead letter and
-    /// [`Ingested::DeadLettered`], and an unknown type is [`Ingested::Ignored`].
+    /// ([`CustomerError::Invalid`] naming the field) and also a dead letter; on the stream a
+    /// refusal is a dead letter and [`Ingested::DeadLettered`], and an unknown type is
+    /// [`Ingested::Ignored`]. Dead letters keep `raw` verbatim.
     pub async fn ingest(
         &self,
-        body: &Value,
+        raw: &str,
         channel: Channel,
         authorized: Option<Scope>,
     ) -> Result<Ingested, CustomerError> {
-        let refuse = |error: CustomerError, reason: String| async move {
-            self.keep_dead_letter(body, channel, authorized, reason.clone()).await?;
+        let refuse = |errors: ValidationErrors, reason: String| async move {
+            self.dead_letter(raw, channel, authorized, reason.clone()).await?;
             match channel {
-                Channel::Http => Err(error),
+                Channel::Http => Err(CustomerError::Invalid(errors)),
                 Channel::Stream => Ok(Ingested::DeadLettered { reason }),
             }
         };
-        let envelope = match parse_inbound(body) {
+        let body: Value = match serde_json::from_str(raw) {
+            Ok(body) => body,
+            Err(err) => {
+                let message = format!("the event is not JSON: {err}");
+                return refuse(ValidationErrors::single(".", message.clone()), message).await;
+            }
+        };
+        let envelope = match parse_inbound(&body) {
             Ok(envelope) => envelope,
             Err(InboundParseError::UnsupportedType(t)) if channel == Channel::Stream => {
                 return Ok(Ingested::Ignored { event_type: t });
             }
             Err(InboundParseError::UnsupportedType(t)) => {
-                let error = ValidationErrors::single(
-                    "type",
-                    format!(
-                        "unsupported event type {t:?}; expected one of {}",
-                        crate::integration::INBOUND_TYPES.join(", ")
-                    ),
-                );
                 let reason = InboundParseError::UnsupportedType(t).to_string();
-                return refuse(CustomerError::Invalid(error), reason).await;
+                return refuse(ValidationErrors::single("type", reason.clone()), reason).await;
             }
             Err(InboundParseError::Invalid(errors)) => {
                 let reason = InboundParseError::Invalid(errors.clone()).to_string();
-                return refuse(CustomerError::Invalid(errors), reason).await;
+                return refuse(errors, reason).await;
             }
         };
         if let Some(scope) = authorized {
@@ -103,7 +103,7 @@ where
             }
             if !errors.is_empty() {
                 let reason = InboundParseError::Invalid(errors.clone()).to_string();
-                return refuse(CustomerError::Invalid(errors), reason).await;
+                return refuse(errors, reason).await;
             }
         }
         let (event_id, event_type) = (envelope.event_id, envelope.type_name());
@@ -118,51 +118,45 @@ where
             }
             InboundOutcome::Duplicate => Ok(Ingested::Duplicate { event_id, event_type }),
             InboundOutcome::UnknownCustomer => {
-                let customer = envelope.customer_id.map(|id| id.to_string()).unwrap_or_default();
-                let field = if body.get("customerId").is_some_and(|v| !v.is_null()) {
-                    "customerId"
-                } else {
-                    "payload.customerId"
+                let (field, reason) = match envelope.customer_id {
+                    Some(customer) => (
+                        if body.get("customerId").is_some_and(|v| !v.is_null()) {
+                            "customerId"
+                        } else {
+                            "payload.customerId"
+                        },
+                        format!("unknown customer {customer} in workspace {}", envelope.workspace_id),
+                    ),
+                    None => (
+                        "payload.orderId",
+                        format!(
+                            "the customer of this order does not exist (any more) in workspace {}",
+                            envelope.workspace_id
+                        ),
+                    ),
                 };
                 let errors = ValidationErrors::single(field, "no such customer in this workspace");
-                let reason = format!("unknown customer {customer} in workspace {}", envelope.workspace_id);
-                refuse(CustomerError::Invalid(errors), reason).await
+                refuse(errors, reason).await
             }
         }
     }
 
-    /// Keeps an inbound event that could not even be read (not JSON), with why.
-    pub async fn dead_letter_unreadable(
+    /// Keeps an inbound event that was refused (or could not be applied), verbatim, with
+    /// why. Its organization, workspace, id and type are taken from `authorized` or, as far as
+    /// readable, from the event itself; a letter without an organization and workspace is
+    /// kept but listed by no workspace.
+    pub async fn dead_letter(
         &self,
-        body: &str,
-        channel: Channel,
-        reason: &str,
-    ) -> Result<(), CustomerError> {
-        let letter = DeadLetter {
-            id: Uuid::now_v7(),
-            organization_id: None,
-            workspace_id: None,
-            event_id: None,
-            event_type: None,
-            channel,
-            reason: reason.to_owned(),
-            body: body.to_owned(),
-            received_at: self.clock.now(),
-        };
-        self.repository.add_dead_letter(&letter).await.map_err(internal)
-    }
-
-    async fn keep_dead_letter(
-        &self,
-        body: &Value,
+        raw: &str,
         channel: Channel,
         authorized: Option<Scope>,
         reason: String,
     ) -> Result<(), CustomerError> {
+        let body: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
         let uuid_at = |key: &str| {
             body.get(key)
                 .and_then(Value::as_str)
-                .and_then(|s| Uuid::parse_str(s).ok())
+                .and_then(|s| Uuid::parse_str(s.trim()).ok())
         };
         let letter = DeadLetter {
             id: Uuid::now_v7(),
@@ -179,7 +173,7 @@ where
                 .map(|t| t.chars().take(100).collect()),
             channel,
             reason,
-            body: body.to_string(),
+            body: raw.to_owned(),
             received_at: self.clock.now(),
         };
         warn!(channel = channel.as_str(), reason = %letter.reason, "inbound event dead-lettered");

@@ -76,12 +76,14 @@ impl SeaRepository {
     async fn order_owner(
         &self,
         txn: &DatabaseTransaction,
-        organization: OrganizationId,
+        scope: Scope,
         order_id: &str,
     ) -> Result<Option<Option<CustomerId>>, RepositoryError> {
         let k = &self.codec;
         let mut sql = k.sql("SELECT customer_id FROM customer_orders WHERE organization_id = ");
-        sql.bind(k.uuid(organization))
+        sql.bind(k.uuid(scope.organization_id))
+            .push(" AND workspace_id = ")
+            .bind(k.uuid(scope.workspace_id))
             .push(" AND order_id = ")
             .bind(k.text(order_id));
         match txn.query_one_raw(sql.build()).await.map_err(db_error)? {
@@ -126,7 +128,7 @@ impl SeaRepository {
             _ => None,
         };
         let owner = match reversed_order {
-            Some(order_id) => self.order_owner(txn, org, order_id).await?,
+            Some(order_id) => self.order_owner(txn, scope, order_id).await?,
             None => None,
         };
         let customer_id = owner.flatten().or(event.customer_id);
@@ -161,7 +163,7 @@ impl SeaRepository {
                 // A cancellation that arrived first left the order without its content: fill
                 // it in, keeping the cancellation. A completed order is never rewritten.
                 sql.push(
-                    " ON CONFLICT (organization_id, order_id) DO UPDATE SET workspace_id = excluded.workspace_id, \
+                    " ON CONFLICT (organization_id, workspace_id, order_id) DO UPDATE SET \
                      customer_id = excluded.customer_id, total_amount = excluded.total_amount, \
                      completed_at = excluded.completed_at, items = excluded.items \
                      WHERE customer_orders.completed_at IS NULL",
@@ -181,6 +183,8 @@ impl SeaRepository {
                         .bind(k.time(*at))
                         .push(" WHERE organization_id = ")
                         .bind(k.uuid(org))
+                        .push(" AND workspace_id = ")
+                        .bind(k.uuid(event.workspace_id))
                         .push(" AND order_id = ")
                         .bind(k.text(order_id.clone()))
                         .push(" AND status = ")
@@ -321,6 +325,8 @@ impl SeaRepository {
         let k = &self.codec;
         let mut sql = k.sql(&format!("SELECT {columns} FROM {table} WHERE organization_id = "));
         sql.bind(k.uuid(scope.organization_id))
+            .push(" AND workspace_id = ")
+            .bind(k.uuid(scope.workspace_id))
             .push(" AND customer_id = ")
             .bind(k.uuid(customer));
         sql
@@ -472,7 +478,7 @@ impl InboundStore for SeaRepository {
         let mut notes = k.sql(
             "SELECT id, customer_id, author_id, body, created_at, updated_at FROM customer_notes WHERE customer_id = ",
         );
-        notes.bind(k.uuid(customer));
+        notes.bind(k.uuid(customer)).push(" ORDER BY created_at, id");
         for row in txn.query_all_raw(notes.build()).await.map_err(db_error)? {
             activity.push(Activity::Note(self.read_note(&row)?));
         }
@@ -482,7 +488,7 @@ impl InboundStore for SeaRepository {
             scope,
             customer,
         );
-        orders.push(" AND completed_at IS NOT NULL");
+        orders.push(" AND completed_at IS NOT NULL ORDER BY completed_at, order_id");
         for row in txn.query_all_raw(orders.build()).await.map_err(db_error)? {
             let order = self.read_purchase(&row)?;
             activity.push(Activity::OrderCompleted {
@@ -500,7 +506,8 @@ impl InboundStore for SeaRepository {
                 });
             }
         }
-        let deals = self.of_customer("deal_id, amount, won_at", "customer_deals", scope, customer);
+        let mut deals = self.of_customer("deal_id, amount, won_at", "customer_deals", scope, customer);
+        deals.push(" ORDER BY won_at, deal_id");
         for row in txn.query_all_raw(deals.build()).await.map_err(db_error)? {
             activity.push(Activity::DealWon {
                 deal_id: k.get(&row, "deal_id")?,
@@ -508,12 +515,13 @@ impl InboundStore for SeaRepository {
                 at: k.get_time(&row, "won_at")?,
             });
         }
-        let invoices = self.of_customer(
-            "invoice_id, kind, amount, occurred_at",
+        let mut invoices = self.of_customer(
+            "event_id, invoice_id, kind, amount, occurred_at",
             "customer_invoice_entries",
             scope,
             customer,
         );
+        invoices.push(" ORDER BY occurred_at, event_id");
         for row in txn.query_all_raw(invoices.build()).await.map_err(db_error)? {
             let invoice_id: String = k.get(&row, "invoice_id")?;
             let amount = k.get_money(&row, "amount")?;
@@ -522,7 +530,12 @@ impl InboundStore for SeaRepository {
             activity.push(if kind == "ISSUED" {
                 Activity::InvoiceIssued { invoice_id, amount, at }
             } else {
-                Activity::InvoicePaid { invoice_id, amount, at }
+                Activity::InvoicePaid {
+                    payment_id: k.get(&row, "event_id")?,
+                    invoice_id,
+                    amount,
+                    at,
+                }
             });
         }
         txn.commit().await.map_err(db_error)?;
