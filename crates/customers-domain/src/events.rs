@@ -45,6 +45,10 @@ pub enum CustomerEvent {
         status: CustomerStatus,
         /// Who created it.
         created_by: UserId,
+        /// `import` for a customer created by a batch import (`POST /customers/bulk`); absent
+        /// for one created alone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
     },
     /// Fields changed.
     #[serde(rename = "customer.updated", rename_all = "camelCase")]

@@ -19,6 +19,8 @@ pub enum ChangeSource {
     Merge,
     /// An event of another module (an order, a won deal, an invoice or payment).
     Event,
+    /// A batch import (`POST /customers/bulk`).
+    Import,
 }
 
 impl ChangeSource {
@@ -28,6 +30,7 @@ impl ChangeSource {
             ChangeSource::Api => "api",
             ChangeSource::Merge => "merge",
             ChangeSource::Event => "event",
+            ChangeSource::Import => "import",
         }
     }
 }
@@ -71,7 +74,8 @@ pub struct HistoryFilter {
 /// assignment made without a `customer.updated` of the same change (`PATCH /status`, lead
 /// conversion) gives its own `status`/`assignedTo` entry. Changes made together with a
 /// `customers.merged` event are attributed to the merge, those caused by another module's
-/// event (an update carrying its `cause`) to `event`. `customer.metrics.updated` repeats what
+/// event (an update carrying its `cause`) to `event`, the creation (and assignment) of a
+/// customer by a batch import to `import`. `customer.metrics.updated` repeats what
 /// the `customer.updated` of the same change lists, and gives no entry of its own.
 pub fn history(events: &[EventEnvelope], filter: &HistoryFilter) -> Vec<HistoryEntry> {
     // Which changes (time and actor) a merge made, and which fields an update already covers.
@@ -88,6 +92,11 @@ pub fn history(events: &[EventEnvelope], filter: &HistoryFilter) -> Vec<HistoryE
                 CustomerEvent::Updated { cause: Some(_), .. } | CustomerEvent::MetricsUpdated { .. }
             )
         })
+        .map(|e| (e.occurred_at, e.actor))
+        .collect();
+    let imports: HashSet<(OffsetDateTime, UserId)> = events
+        .iter()
+        .filter(|e| matches!(&e.event, CustomerEvent::Created { source: Some(s), .. } if s == "import"))
         .map(|e| (e.occurred_at, e.actor))
         .collect();
     let mut updated_fields: BTreeMap<(OffsetDateTime, UserId), HashSet<String>> = BTreeMap::new();
@@ -111,6 +120,8 @@ pub fn history(events: &[EventEnvelope], filter: &HistoryFilter) -> Vec<HistoryE
             ChangeSource::Merge
         } else if caused.contains(&(e.occurred_at, e.actor)) {
             ChangeSource::Event
+        } else if imports.contains(&(e.occurred_at, e.actor)) {
+            ChangeSource::Import
         } else {
             ChangeSource::Api
         };
@@ -216,6 +227,7 @@ mod tests {
                     customer_type: CustomerType::Company,
                     status: CustomerStatus::Lead,
                     created_by: actor,
+                    source: None,
                 },
             ),
             // A PUT: the update and its status event describe the same change.
@@ -368,5 +380,35 @@ mod tests {
         assert_eq!(trail.len(), 1, "the status change is listed once");
         assert_eq!(trail[0].source, ChangeSource::Event);
         assert_eq!(trail[0].field.as_deref(), Some("status"));
+    }
+
+    #[test]
+    fn a_batch_import_is_the_source_of_its_creations() {
+        let (at, actor) = (datetime!(2026-03-02 10:00 UTC), UserId::new());
+        let created = |source: Option<&str>| {
+            envelope(
+                at,
+                actor,
+                CustomerEvent::Created {
+                    customer_type: CustomerType::Company,
+                    status: CustomerStatus::Lead,
+                    created_by: actor,
+                    source: source.map(str::to_owned),
+                },
+            )
+        };
+        let assigned = envelope(
+            at,
+            actor,
+            CustomerEvent::Assigned {
+                assigned_to: Some(UserId::new()),
+                assigned_by: actor,
+            },
+        );
+        let trail = history(&[created(Some("import")), assigned.clone()], &HistoryFilter::default());
+        assert_eq!(trail.len(), 2);
+        assert!(trail.iter().all(|e| e.source == ChangeSource::Import), "{trail:?}");
+        let trail = history(&[created(None), assigned], &HistoryFilter::default());
+        assert!(trail.iter().all(|e| e.source == ChangeSource::Api));
     }
 }

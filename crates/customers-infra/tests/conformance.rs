@@ -3531,6 +3531,7 @@ fn created(customer: &Customer) -> Vec<EventEnvelope> {
             customer_type: customer.customer_type,
             status: customer.status,
             created_by: actor,
+            source: None,
         },
     )]
 }
@@ -3730,6 +3731,7 @@ async fn insert_stores_its_events_in_the_outbox_in_the_given_order(repo: SeaRepo
                 customer_type: customer.customer_type,
                 status: customer.status,
                 created_by: actor,
+                source: None,
             },
         ),
         EventEnvelope::new(

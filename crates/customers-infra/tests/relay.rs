@@ -78,6 +78,7 @@ async fn store_customers(repo: &SeaRepository, count: usize) -> Vec<uuid::Uuid> 
                 customer_type: customer.customer_type,
                 status: customer.status,
                 created_by: actor,
+                source: None,
             },
         );
         ids.push(event.event_id);

@@ -286,6 +286,10 @@ pub struct CustomerCreatedPayload {
     pub status: CustomerStatus,
     /// Who created it.
     pub created_by: Uuid,
+    /// `import` for a customer created by a batch import (`POST /customers/bulk`); absent for
+    /// one created alone.
+    #[oai(skip_serializing_if_is_none)]
+    pub source: Option<String>,
 }
 
 /// Payload of `customer.updated`.

@@ -291,7 +291,8 @@ pub struct HistoryEntryResponse {
     pub old_value: serde_json::Value,
     /// Its value after.
     pub new_value: serde_json::Value,
-    /// The route of the change: `api` or `merge`.
+    /// The route of the change: `api`, `import` (a batch import), `merge` or `event` (another
+    /// module's event: an order, a won deal, an invoice or a payment).
     pub source: String,
 }
 

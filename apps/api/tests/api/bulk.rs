@@ -69,6 +69,43 @@ async fn a_bulk_create_makes_every_customer_in_order(app: TestApp) {
 }
 both_backends!(a_bulk_create_makes_every_customer_in_order);
 
+async fn a_bulk_create_is_an_import_in_the_history(app: TestApp) {
+    let created = app.bulk_create(&json!(people(2))).await.assert_status(201).body;
+    let id = created[0]["id"].as_str().expect("id").to_owned();
+    let history = app
+        .call(Method::GET, &format!("/{id}/history"), None)
+        .await
+        .assert_status(200)
+        .body;
+    let entries = history["items"].as_array().expect("items");
+    assert!(!entries.is_empty(), "{history}");
+    assert!(entries.iter().all(|e| e["source"] == "import"), "{history}");
+    // A later change through the API is the API's.
+    let mut body = app.get(&id).await.assert_status(200).body;
+    body["name"] = json!("Клиент переименован");
+    app.call(Method::PUT, &format!("/{id}"), Some(&body))
+        .await
+        .assert_status(200);
+    let history = app
+        .call(Method::GET, &format!("/{id}/history?field=name"), None)
+        .await
+        .assert_status(200)
+        .body;
+    assert_eq!(history["items"][0]["source"], "api", "{history}");
+    // One created alone is the API's too.
+    let single = app.create(&individual("Один", "single@bulk.kz")).await;
+    let history = app
+        .call(
+            Method::GET,
+            &format!("/{}/history", single["id"].as_str().unwrap()),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(history["items"][0]["source"], "api", "{history}");
+}
+both_backends!(a_bulk_create_is_an_import_in_the_history);
+
 async fn one_invalid_item_writes_nothing(app: TestApp) {
     app.create(&company("ТОО Существующая", "exists@bulk.kz")).await;
     let mut items = people(5);

@@ -140,6 +140,13 @@ fn samples() -> Vec<EventEnvelope> {
             customer_type: CustomerType::Company,
             status: CustomerStatus::Lead,
             created_by: actor,
+            source: None,
+        },
+        CustomerEvent::Created {
+            customer_type: CustomerType::Individual,
+            status: CustomerStatus::Prospect,
+            created_by: actor,
+            source: Some("import".into()),
         },
         CustomerEvent::Updated {
             changes: diff(&customer, &renamed),

@@ -383,6 +383,7 @@ mod tests {
                     customer_type: crate::model::CustomerType::Individual,
                     status: CustomerStatus::Lead,
                     created_by: actor,
+                    source: None,
                 },
             ),
             envelope(

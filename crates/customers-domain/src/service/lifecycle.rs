@@ -20,6 +20,9 @@ use crate::values::{Bin, Email, Iin, Phone};
 
 use super::{Children, CustomerService, change_events, creation_events, internal};
 
+/// The `source` of customers created by a batch import.
+const IMPORT: &str = "import";
+
 /// The most customers one bulk call or one merge handles.
 pub const MAX_BULK: usize = 100;
 /// The most duplicates merged into one customer at once.
@@ -403,7 +406,7 @@ where
         }
         let events: Vec<EventEnvelope> = customers
             .iter()
-            .flat_map(|customer| creation_events(customer, actor, now))
+            .flat_map(|customer| creation_events(customer, actor, now, Some(IMPORT)))
             .collect();
         match self.repository.insert_many(&customers, &events).await {
             Ok(()) => {}

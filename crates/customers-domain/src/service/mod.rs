@@ -87,7 +87,7 @@ where
     pub async fn create(&self, scope: Scope, actor: UserId, input: NewCustomer) -> Result<Customer, CustomerError> {
         let now = self.clock.now();
         let customer = input.into_customer(scope, actor, now);
-        let events = creation_events(&customer, actor, now);
+        let events = creation_events(&customer, actor, now, None);
         match self.repository.insert(&customer, &events).await {
             Ok(()) => {}
             Err(RepositoryError::Duplicate(field)) => return Err(self.duplicate(scope, field, &customer).await),
@@ -318,7 +318,12 @@ pub(crate) fn internal(err: RepositoryError) -> CustomerError {
 
 /// The events of a new customer: `customer.created`, and `customer.assigned` when it has a
 /// manager.
-pub(crate) fn creation_events(customer: &Customer, actor: UserId, now: OffsetDateTime) -> Vec<EventEnvelope> {
+pub(crate) fn creation_events(
+    customer: &Customer,
+    actor: UserId,
+    now: OffsetDateTime,
+    source: Option<&str>,
+) -> Vec<EventEnvelope> {
     let mut events = vec![EventEnvelope::new(
         customer,
         actor,
@@ -327,6 +332,7 @@ pub(crate) fn creation_events(customer: &Customer, actor: UserId, now: OffsetDat
             customer_type: customer.customer_type,
             status: customer.status,
             created_by: actor,
+            source: source.map(str::to_owned),
         },
     )];
     if customer.assigned_to.is_some() {
