@@ -18,6 +18,7 @@ mod m20261125_000002_lifecycle;
 mod m20261125_000003_match_keys;
 mod m20261125_000004_outbox;
 mod m20261125_000005_inbound;
+mod m20261125_000006_list_indexes;
 
 /// Runs the migrations in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_match_keys::Migration),
             Box::new(m20261125_000004_outbox::Migration),
             Box::new(m20261125_000005_inbound::Migration),
+            Box::new(m20261125_000006_list_indexes::Migration),
         ]
     }
 }

@@ -121,6 +121,7 @@ impl Principal {
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    cursors: crate::cursor::CursorCodec,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -135,7 +136,13 @@ impl JwtKeys {
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            cursors: crate::cursor::CursorCodec::new(secret),
         }
+    }
+
+    /// The list cursors signed with a key derived from the same secret.
+    pub fn cursors(&self) -> &crate::cursor::CursorCodec {
+        &self.cursors
     }
 
     /// Signs claims.

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod cursor;
 pub mod dto;
 pub mod json;
 pub mod problem;

@@ -12,7 +12,7 @@ use crate::ids::{CustomerId, NoteId, OrganizationId, Scope, UserId};
 use crate::integration::timeline::Activity;
 use crate::integration::{DeadLetter, InboundEnvelope, InboundOutcome, Purchase};
 use crate::model::{Customer, CustomerNote};
-use crate::query::{CustomerQuery, Page};
+use crate::query::{CustomerList, CustomerQuery, Page};
 
 /// A failure of a storage port that the domain can act on.
 #[derive(Debug, thiserror::Error)]
@@ -260,8 +260,10 @@ pub trait InboundStore: Send + Sync + 'static {
 #[async_trait]
 pub trait CustomerSearch: Send + Sync + 'static {
     /// One page of the customers of `scope` matching `query`, in its order (ties by id), each
-    /// with contacts and addresses, and the total number of matches.
-    async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<Page<Customer>, RepositoryError>;
+    /// with contacts and addresses: at its offset, or strictly after its keyset position. With
+    /// the total counted as the query's count mode says, and the position after the page's last
+    /// row when more rows follow (for every sort order, also for offset pages).
+    async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<CustomerList, RepositoryError>;
 }
 
 /// A failure of the cache. The service treats it as a miss and carries on.

@@ -1,11 +1,12 @@
 //! The list query: filters, sort and page of `GET /customers`.
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::ValidationErrors;
-use crate::ids::UserId;
-use crate::model::{CustomerStatus, CustomerType, fold_case};
+use crate::ids::{CustomerId, UserId};
+use crate::model::{Customer, CustomerStatus, CustomerType, fold_case};
 use crate::values::phone_digits;
 
 /// Largest page size.
@@ -14,6 +15,75 @@ pub const MAX_LIMIT: u32 = 100;
 pub const DEFAULT_LIMIT: u32 = 20;
 /// Most distinct tags one list query may filter by.
 pub const MAX_FILTER_TAGS: usize = 50;
+/// Up to this many matches, an estimated count is exact.
+pub const EXACT_COUNT_UP_TO: u64 = 10_000;
+
+/// How the total of a list is counted (as PostgREST's `Prefer: count=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CountMode {
+    /// Every match counted (the default; wire-compatible, slow on huge matches).
+    #[default]
+    Exact,
+    /// Exact while at most [`EXACT_COUNT_UP_TO`] rows match, the query planner's estimate
+    /// beyond (flagged as an estimate).
+    Estimated,
+    /// No total.
+    None,
+}
+
+/// The value of the sort key of one customer, for keyset pagination.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "k", content = "v")]
+pub enum SortValue {
+    /// `createdAt` / `updatedAt`.
+    #[serde(rename = "t")]
+    Time(#[serde(with = "time::serde::rfc3339")] OffsetDateTime),
+    /// `name` (case-folded, as sorted).
+    #[serde(rename = "s")]
+    Text(String),
+    /// `totalPurchases`.
+    #[serde(rename = "d")]
+    Amount(Decimal),
+    /// `rating`.
+    #[serde(rename = "i")]
+    Int(i64),
+}
+
+/// A position in a sorted list: the sort key and id of the last row seen. The next page holds
+/// the rows strictly after it in the list's order (ties by id), wherever rows were inserted
+/// or removed meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Keyset {
+    /// The sort key of the last row.
+    pub value: SortValue,
+    /// Its id.
+    pub id: CustomerId,
+}
+
+impl Keyset {
+    /// The position of `customer` in a list sorted by `sort`.
+    pub fn of(customer: &Customer, sort: SortField) -> Self {
+        let value = match sort {
+            SortField::CreatedAt => SortValue::Time(customer.created_at),
+            SortField::UpdatedAt => SortValue::Time(customer.updated_at),
+            SortField::Name => SortValue::Text(fold_case(&customer.name)),
+            SortField::TotalPurchases => SortValue::Amount(customer.total_purchases.amount()),
+            SortField::Rating => SortValue::Int(customer.rating.value().into()),
+        };
+        Self { value, id: customer.id }
+    }
+
+    /// Whether this position can be one of a list sorted by `sort`.
+    pub fn fits(&self, sort: SortField) -> bool {
+        matches!(
+            (&self.value, sort),
+            (SortValue::Time(_), SortField::CreatedAt | SortField::UpdatedAt)
+                | (SortValue::Text(_), SortField::Name)
+                | (SortValue::Amount(_), SortField::TotalPurchases)
+                | (SortValue::Int(_), SortField::Rating)
+        )
+    }
+}
 
 /// What the list is sorted by; ties are always broken by id in the same direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -117,10 +187,14 @@ pub struct CustomerQuery {
     pub sort_by: SortField,
     /// Direction.
     pub sort_order: SortOrder,
-    /// 1-based page.
+    /// 1-based page (1 when `after` is given).
     pub page: u32,
     /// Page size, 1..=100.
     pub limit: u32,
+    /// Keyset pagination: the page starts after this position instead of at an offset.
+    pub after: Option<Keyset>,
+    /// How the total is counted.
+    pub count: CountMode,
 }
 
 impl Default for CustomerQuery {
@@ -131,6 +205,8 @@ impl Default for CustomerQuery {
             sort_order: SortOrder::default(),
             page: 1,
             limit: DEFAULT_LIMIT,
+            after: None,
+            count: CountMode::default(),
         }
     }
 }
@@ -205,12 +281,65 @@ impl CustomerQuery {
             sort_order: sort_order.unwrap_or_default(),
             page,
             limit,
+            after: None,
+            count: CountMode::default(),
         })
     }
 
-    /// Rows to skip before the page.
+    /// Continues after `position` (keyset pagination) instead of at a page offset.
+    ///
+    /// Errors: `cursor` when the position is not one of this sort order's.
+    pub fn after(mut self, position: Keyset) -> Result<Self, ValidationErrors> {
+        if !position.fits(self.sort_by) {
+            return Err(ValidationErrors::single("cursor", "does not match this query's sortBy"));
+        }
+        self.page = 1;
+        self.after = Some(position);
+        Ok(self)
+    }
+
+    /// What identifies the list this query pages through: its filters and sort order (not the
+    /// page, size, position or count mode). A keyset position is only valid for the same list.
+    pub fn fingerprint(&self) -> String {
+        format!("{:?}|{:?}|{:?}", self.filter, self.sort_by, self.sort_order)
+    }
+
+    /// Counts the total as `count` says.
+    pub fn counted(mut self, count: CountMode) -> Self {
+        self.count = count;
+        self
+    }
+
+    /// Rows to skip before the page (none after a keyset position).
     pub fn offset(&self) -> u64 {
+        if self.after.is_some() {
+            return 0;
+        }
         u64::from(self.page - 1) * u64::from(self.limit)
+    }
+}
+
+/// One page of the customer list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerList {
+    /// The customers of this page.
+    pub items: Vec<Customer>,
+    /// How many match (`None` with [`CountMode::None`]).
+    pub total: Option<u64>,
+    /// Whether `total` is the planner's estimate.
+    pub total_is_estimate: bool,
+    /// This page, 1-based.
+    pub page: u32,
+    /// Page size.
+    pub limit: u32,
+    /// Where the next page starts, when rows follow this page.
+    pub next: Option<Keyset>,
+}
+
+impl CustomerList {
+    /// Number of pages, when the total is known.
+    pub fn pages(&self) -> Option<u64> {
+        self.total.map(|t| t.div_ceil(u64::from(self.limit.max(1))))
     }
 }
 
@@ -226,7 +355,7 @@ fn truncate_to_micros(at: OffsetDateTime, up: bool) -> OffsetDateTime {
 }
 
 /// One page of a list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
     /// The rows of this page.
     pub items: Vec<T>,

@@ -16,7 +16,9 @@ use customers_domain::events::EventEnvelope;
 use customers_domain::lifecycle::names::match_key;
 use customers_domain::model::fold_case;
 use customers_domain::ports::{BatchError, CustomerRepository, CustomerSearch, DuplicateProbe, RepositoryError};
-use customers_domain::query::{CustomerQuery, Page, SortField, SortOrder};
+use customers_domain::query::{
+    CountMode, CustomerList, CustomerQuery, EXACT_COUNT_UP_TO, Keyset, Page, SortField, SortOrder, SortValue,
+};
 use customers_domain::values::{Bin, Email, Iin, Phone};
 use customers_domain::{
     AddressId, ContactId, Customer, CustomerAddress, CustomerContact, CustomerId, CustomerNote, NoteId, OrganizationId,
@@ -26,6 +28,7 @@ use time::OffsetDateTime;
 
 use crate::sql::{Codec, Sql, corrupt, like_escape};
 
+mod bulk;
 mod inbound;
 
 const CUSTOMER_COLUMNS: &str = "c.id, c.organization_id, c.workspace_id, c.type, c.status, c.name, c.email, \
@@ -142,66 +145,12 @@ impl SeaRepository {
     }
 
     async fn insert_children(&self, txn: &DatabaseTransaction, customer: &Customer) -> Result<(), RepositoryError> {
-        let k = &self.codec;
         for (position, c) in customer.contacts.iter().enumerate() {
-            let sql = self.insert_sql(
-                "customer_contacts",
-                vec![
-                    ("id", k.uuid(c.id)),
-                    ("customer_id", k.uuid(customer.id)),
-                    ("position", k.int(position as i64)),
-                    ("first_name", k.text(c.first_name.clone())),
-                    ("last_name", k.text(c.last_name.clone())),
-                    ("middle_name", k.opt_text(c.middle_name.clone())),
-                    ("job_title", k.opt_text(c.position.clone())),
-                    ("department", k.opt_text(c.department.clone())),
-                    ("email", k.text(c.email.as_str())),
-                    ("phone", k.text(c.phone.as_str())),
-                    (
-                        "mobile_phone",
-                        k.opt_text(c.mobile_phone.as_ref().map(|p| p.as_str().to_owned())),
-                    ),
-                    ("is_primary", k.bool(c.is_primary)),
-                    ("is_decision_maker", k.bool(c.is_decision_maker)),
-                    (
-                        "social_media",
-                        k.json(c.social_media.as_ref().map(|s| serde_json::json!(s))),
-                    ),
-                    ("notes", k.opt_text(c.notes.clone())),
-                    ("created_at", k.time(c.created_at)),
-                    ("updated_at", k.time(c.updated_at)),
-                ],
-            );
+            let sql = self.insert_sql("customer_contacts", self.contact_row(customer.id, position, c));
             txn.execute_raw(sql.build()).await.map_err(db_error)?;
         }
         for (position, a) in customer.addresses.iter().enumerate() {
-            let sql = self.insert_sql(
-                "customer_addresses",
-                vec![
-                    ("id", k.uuid(a.id)),
-                    ("customer_id", k.uuid(customer.id)),
-                    ("position", k.int(position as i64)),
-                    ("type", k.text(a.address_type.as_str())),
-                    ("street", k.text(a.street.clone())),
-                    ("building", k.opt_text(a.building.clone())),
-                    ("apartment", k.opt_text(a.apartment.clone())),
-                    ("city", k.text(a.city.clone())),
-                    ("city_key", k.text(fold_case(&a.city))),
-                    ("region", k.opt_text(a.region.clone())),
-                    ("postal_code", k.text(a.postal_code.clone())),
-                    ("country", k.text(a.country.clone())),
-                    ("is_primary", k.bool(a.is_primary)),
-                    ("contact_name", k.opt_text(a.contact_name.clone())),
-                    (
-                        "contact_phone",
-                        k.opt_text(a.contact_phone.as_ref().map(|p| p.as_str().to_owned())),
-                    ),
-                    ("delivery_instructions", k.opt_text(a.delivery_instructions.clone())),
-                    ("coordinates", k.json(a.coordinates.map(|c| serde_json::json!(c)))),
-                    ("created_at", k.time(a.created_at)),
-                    ("updated_at", k.time(a.updated_at)),
-                ],
-            );
+            let sql = self.insert_sql("customer_addresses", self.address_row(customer.id, position, a));
             txn.execute_raw(sql.build()).await.map_err(db_error)?;
         }
         Ok(())
@@ -213,13 +162,7 @@ impl SeaRepository {
         delete.bind(k.uuid(customer.id));
         txn.execute_raw(delete.build()).await.map_err(db_error)?;
         for tag in &customer.tags {
-            let sql = self.insert_sql(
-                "customer_tags",
-                vec![
-                    ("customer_id", k.uuid(customer.id)),
-                    ("tag_key", k.text(fold_case(tag))),
-                ],
-            );
+            let sql = self.insert_sql("customer_tags", self.tag_row(customer.id, tag));
             txn.execute_raw(sql.build()).await.map_err(db_error)?;
         }
         Ok(())
@@ -466,16 +409,7 @@ impl SeaRepository {
     }
 
     async fn insert_in(&self, txn: &DatabaseTransaction, customer: &Customer) -> Result<(), RepositoryError> {
-        let k = &self.codec;
-        let mut columns = vec![
-            ("id", k.uuid(customer.id)),
-            ("organization_id", k.uuid(customer.organization_id)),
-            ("workspace_id", k.uuid(customer.workspace_id)),
-            ("created_at", k.time(customer.created_at)),
-            ("created_by", k.opt_uuid(customer.created_by)),
-        ];
-        columns.extend(self.customer_values(customer));
-        txn.execute_raw(self.insert_sql("customers", columns).build())
+        txn.execute_raw(self.insert_sql("customers", self.customer_row(customer)).build())
             .await
             .map_err(db_error)?;
         self.insert_children(txn, customer).await?;
@@ -488,31 +422,8 @@ impl SeaRepository {
     /// it before appending): per customer, `seq` order is then commit order, which the relay's
     /// ordering relies on.
     async fn append_events(&self, txn: &DatabaseTransaction, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
-        let k = &self.codec;
         for event in events {
-            let payload = match serde_json::to_value(&event.event) {
-                Ok(serde_json::Value::Object(mut map)) => map.remove("payload").unwrap_or(serde_json::Value::Null),
-                Ok(_) | Err(_) => {
-                    return Err(RepositoryError::Unexpected(format!(
-                        "event {} cannot be serialized",
-                        event.event_id
-                    )));
-                }
-            };
-            let sql = self.insert_sql(
-                "customer_events",
-                vec![
-                    ("id", k.uuid(event.event_id)),
-                    ("organization_id", k.uuid(event.organization_id)),
-                    ("workspace_id", k.uuid(event.workspace_id)),
-                    ("customer_id", k.uuid(event.customer_id)),
-                    ("type", k.text(event.event.type_name())),
-                    ("version", k.int(event.version.into())),
-                    ("payload", k.json(Some(payload))),
-                    ("actor", k.uuid(event.actor)),
-                    ("occurred_at", k.time(event.occurred_at)),
-                ],
-            );
+            let sql = self.insert_sql("customer_events", self.event_row(event)?);
             txn.execute_raw(sql.build()).await.map_err(db_error)?;
         }
         Ok(())
@@ -537,8 +448,80 @@ impl SeaRepository {
         sql.push(" AND c.id = ").bind(self.codec.uuid(customer)).push(")");
     }
 
+    /// `AND` the row comes strictly after `after` in the query's order (ties by id).
+    fn keyset_condition(&self, sql: &mut Sql, query: &CustomerQuery, after: &Keyset) {
+        let k = &self.codec;
+        let op = match query.sort_order {
+            SortOrder::Asc => ">",
+            SortOrder::Desc => "<",
+        };
+        let value = match &after.value {
+            SortValue::Time(at) => k.time(*at),
+            SortValue::Text(text) => k.text(text.clone()),
+            SortValue::Amount(amount) => k.decimal(*amount, false),
+            SortValue::Int(i) => k.int(*i),
+        };
+        let column = sort_column(k, query.sort_by);
+        sql.push(&format!(" AND ({column}, c.id) {op} ("))
+            .bind(value)
+            .push(", ")
+            .bind(k.uuid(after.id))
+            .push(")");
+    }
+
+    /// How many customers of `scope` match `query` (counting at most `cap`).
+    async fn count_matches(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: Scope,
+        query: &CustomerQuery,
+        cap: Option<u64>,
+    ) -> Result<u64, RepositoryError> {
+        let k = &self.codec;
+        let mut count = k.sql("SELECT COUNT(*) AS total FROM (SELECT 1 FROM customers c WHERE ");
+        self.scope_condition(&mut count, scope);
+        self.filter_conditions(&mut count, scope, query);
+        if let Some(cap) = cap {
+            count
+                .push(" LIMIT ")
+                .bind(k.int(i64::try_from(cap).unwrap_or(i64::MAX)));
+        }
+        count.push(") matches");
+        match txn.query_one_raw(count.build()).await.map_err(db_error)? {
+            Some(row) => Ok(u64::try_from(read_int(k, &row, "total")?).unwrap_or(0)),
+            None => Ok(0),
+        }
+    }
+
+    /// The query planner's estimate of the matches (PostgreSQL); `None` where there is no
+    /// planner estimate to read (SQLite).
+    async fn estimate_matches(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: Scope,
+        query: &CustomerQuery,
+    ) -> Result<Option<u64>, RepositoryError> {
+        let k = &self.codec;
+        if k.backend() != DbBackend::Postgres {
+            return Ok(None);
+        }
+        let mut explain = k.sql("EXPLAIN (FORMAT JSON) SELECT 1 FROM customers c WHERE ");
+        self.scope_condition(&mut explain, scope);
+        self.filter_conditions(&mut explain, scope, query);
+        let Some(row) = txn.query_one_raw(explain.build()).await.map_err(db_error)? else {
+            return Ok(None);
+        };
+        let plan: serde_json::Value = k.get(&row, "QUERY PLAN")?;
+        Ok(plan
+            .get(0)
+            .and_then(|p| p.get("Plan"))
+            .and_then(|p| p.get("Plan Rows"))
+            .and_then(serde_json::Value::as_f64)
+            .map(|rows| rows.max(0.0).round() as u64))
+    }
+
     /// Appends the WHERE conditions of a list query (after the scope condition).
-    fn filter_conditions(&self, sql: &mut Sql, query: &CustomerQuery) {
+    fn filter_conditions(&self, sql: &mut Sql, scope: Scope, query: &CustomerQuery) {
         let k = &self.codec;
         let f = &query.filter;
         if let Some(t) = f.customer_type {
@@ -556,11 +539,16 @@ impl SeaRepository {
                     .bind(k.text(format!("%{}%", like_escape(digits))))
                     .push(" ESCAPE '\\'");
             }
-            sql.push(" OR c.iin = ")
-                .bind(k.text(term.exact.clone()))
-                .push(" OR c.bin = ")
-                .bind(k.text(term.exact.clone()))
-                .push(")");
+            // Each arm can use an index of its own: the trigrams of the search text, and the
+            // unique IIN and BIN indexes, which lead with the organization.
+            for column in ["iin", "bin"] {
+                sql.push(" OR (c.organization_id = ")
+                    .bind(k.uuid(scope.organization_id))
+                    .push(&format!(" AND c.{column} = "))
+                    .bind(k.text(term.exact.clone()))
+                    .push(")");
+            }
+            sql.push(")");
         }
         if let Some(industry) = &f.industry {
             sql.push(" AND c.industry_key = ").bind(k.text(industry.clone()));
@@ -625,25 +613,27 @@ fn db_error(err: DbErr) -> RepositoryError {
     RepositoryError::Unexpected(err.to_string())
 }
 
-fn order_by(codec: &Codec, sort_by: SortField, order: SortOrder) -> String {
-    let column = match sort_by {
+/// The column (expression) a sort key is read from.
+fn sort_column(codec: &Codec, sort_by: SortField) -> &'static str {
+    match sort_by {
         SortField::CreatedAt => "c.created_at",
         SortField::UpdatedAt => "c.updated_at",
+        // Text sorts by code point on both backends (PostgreSQL's default collation depends on
+        // the server's locale); the index on it has the same collation.
+        SortField::Name if codec.backend() == sea_orm::DbBackend::Postgres => "c.name_key COLLATE \"C\"",
         SortField::Name => "c.name_key",
         SortField::TotalPurchases => "c.total_purchases",
         SortField::Rating => "c.rating",
-    };
+    }
+}
+
+fn order_by(codec: &Codec, sort_by: SortField, order: SortOrder) -> String {
+    let column = sort_column(codec, sort_by);
     let dir = match order {
         SortOrder::Asc => "ASC",
         SortOrder::Desc => "DESC",
     };
-    // Text sorts by code point on both backends (PostgreSQL's default collation depends on
-    // the server's locale).
-    let collate = match (sort_by, codec.backend()) {
-        (SortField::Name, sea_orm::DbBackend::Postgres) => " COLLATE \"C\"",
-        _ => "",
-    };
-    format!(" ORDER BY {column}{collate} {dir}, c.id {dir}")
+    format!(" ORDER BY {column} {dir}, c.id {dir}")
 }
 
 #[async_trait]
@@ -693,6 +683,16 @@ impl CustomerRepository for SeaRepository {
 
     async fn insert_many(&self, customers: &[Customer], events: &[EventEnvelope]) -> Result<(), BatchError> {
         let unexpected = |error| BatchError { index: 0, error };
+        // Fast path: multi-row statements. When they fail (a taken e-mail, IIN or BIN, a broken
+        // row) nothing says which item caused it, so the batch is tried again row by row.
+        let txn = self.begin_write().await.map_err(unexpected)?;
+        match self.insert_customers_bulk(&txn, customers).await {
+            Ok(()) => {
+                self.append_events_bulk(&txn, events).await.map_err(unexpected)?;
+                return txn.commit().await.map_err(|e| unexpected(db_error(e)));
+            }
+            Err(_) => txn.rollback().await.map_err(|e| unexpected(db_error(e)))?,
+        }
         let txn = self.begin_write().await.map_err(unexpected)?;
         for (index, customer) in customers.iter().enumerate() {
             if let Err(error) = self.insert_in(&txn, customer).await {
@@ -1167,35 +1167,59 @@ impl CustomerRepository for SeaRepository {
 
 #[async_trait]
 impl CustomerSearch for SeaRepository {
-    async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<Page<Customer>, RepositoryError> {
+    async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<CustomerList, RepositoryError> {
         let k = &self.codec;
-        let mut count = k.sql("SELECT COUNT(*) AS total FROM customers c WHERE ");
-        self.scope_condition(&mut count, scope);
-        self.filter_conditions(&mut count, query);
         let txn = self.begin_read().await?;
-        let total = match txn.query_one_raw(count.build()).await.map_err(db_error)? {
-            Some(row) => u64::try_from(read_int(k, &row, "total")?).unwrap_or(0),
-            None => 0,
-        };
-        let mut items = Vec::new();
-        if total > query.offset() {
-            let mut sql = k.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
-            self.scope_condition(&mut sql, scope);
-            self.filter_conditions(&mut sql, query);
-            sql.push(&order_by(k, query.sort_by, query.sort_order))
-                .push(" LIMIT ")
-                .bind(k.int(query.limit.into()))
-                .push(" OFFSET ")
-                .bind(k.int(i64::try_from(query.offset()).unwrap_or(i64::MAX)));
-            let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
-            items = self.hydrate(&txn, rows).await?;
+        // One row more than the page tells whether another page follows.
+        let mut sql = k.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
+        self.scope_condition(&mut sql, scope);
+        self.filter_conditions(&mut sql, scope, query);
+        if let Some(after) = &query.after {
+            self.keyset_condition(&mut sql, query, after);
         }
+        sql.push(&order_by(k, query.sort_by, query.sort_order))
+            .push(" LIMIT ")
+            .bind(k.int(i64::from(query.limit) + 1));
+        if query.offset() > 0 {
+            sql.push(" OFFSET ")
+                .bind(k.int(i64::try_from(query.offset()).unwrap_or(i64::MAX)));
+        }
+        let mut rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
+        let more = rows.len() > query.limit as usize;
+        rows.truncate(query.limit as usize);
+        let items = self.hydrate(&txn, rows).await?;
+        let next = if more {
+            items.last().map(|last| Keyset::of(last, query.sort_by))
+        } else {
+            None
+        };
+        // A first page that holds every match is its own count.
+        let (total, total_is_estimate) = match query.count {
+            CountMode::None => (None, false),
+            _ if query.after.is_none() && query.offset() == 0 && !more => (Some(items.len() as u64), false),
+            CountMode::Exact => (Some(self.count_matches(&txn, scope, query, None).await?), false),
+            CountMode::Estimated => {
+                let capped = self
+                    .count_matches(&txn, scope, query, Some(EXACT_COUNT_UP_TO + 1))
+                    .await?;
+                if capped <= EXACT_COUNT_UP_TO {
+                    (Some(capped), false)
+                } else {
+                    match self.estimate_matches(&txn, scope, query).await? {
+                        Some(estimate) => (Some(estimate.max(capped)), true),
+                        None => (Some(self.count_matches(&txn, scope, query, None).await?), false),
+                    }
+                }
+            }
+        };
         txn.commit().await.map_err(db_error)?;
-        Ok(Page {
+        Ok(CustomerList {
             items,
             total,
+            total_is_estimate,
             page: query.page,
             limit: query.limit,
+            next,
         })
     }
 }

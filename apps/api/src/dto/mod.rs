@@ -729,17 +729,49 @@ impl From<Customer> for CustomerResponse {
 
 /// One page of customers.
 #[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
 pub struct CustomerPage {
     /// The customers of this page.
     pub items: Vec<CustomerResponse>,
-    /// How many customers match in all.
-    pub total: u64,
-    /// This page (1-based).
+    /// How many customers match in all (null with `count=none`; the planner's estimate when
+    /// `totalIsEstimate`).
+    #[oai(nullable)]
+    pub total: Option<u64>,
+    /// Whether `total` is an estimate (`count=estimated` and more than 10,000 matches).
+    pub total_is_estimate: bool,
+    /// This page (1-based; 1 for a page reached through a cursor).
     pub page: u32,
     /// Page size.
     pub limit: u32,
-    /// Number of pages.
-    pub pages: u64,
+    /// Number of pages (null when the total is not counted).
+    #[oai(nullable)]
+    pub pages: Option<u64>,
+    /// Pass as `cursor` (with the same filters and sort) for the page after this one, at
+    /// constant cost at any depth; null on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
+/// How the list's total is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum CountParam {
+    /// Count every match (the default).
+    Exact,
+    /// Exact up to 10,000 matches, the database planner's estimate beyond.
+    Estimated,
+    /// Do not count (`total` and `pages` are null).
+    None,
+}
+
+impl From<CountParam> for domain::query::CountMode {
+    fn from(value: CountParam) -> Self {
+        match value {
+            CountParam::Exact => domain::query::CountMode::Exact,
+            CountParam::Estimated => domain::query::CountMode::Estimated,
+            CountParam::None => domain::query::CountMode::None,
+        }
+    }
 }
 
 /// The accepted values of an enumerated query parameter, for error messages.
@@ -749,6 +781,7 @@ pub fn allowed_values(parameter: &str) -> Option<&'static [&'static str]> {
         "status" => Some(CustomerStatus::WIRE),
         "sortBy" => Some(&["createdAt", "updatedAt", "name", "totalPurchases", "rating"]),
         "sortOrder" => Some(&["ASC", "DESC"]),
+        "count" => Some(&["exact", "estimated", "none"]),
         _ => None,
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
@@ -15,10 +16,10 @@ use customers_domain::query::{CustomerFilter, CustomerQuery, SearchTerm};
 use customers_domain::{CustomerId, UserId, ValidationErrors};
 
 use crate::app::Service;
-use crate::auth::{BearerAuth, Permission};
+use crate::auth::{BearerAuth, JwtKeys, Permission};
 use crate::dto::{
-    CreateCustomerRequest, CustomerPage, CustomerResponse, CustomerStatus, CustomerType, IdParam, SortBy, SortOrder,
-    UpdateCustomerRequest,
+    CountParam, CreateCustomerRequest, CustomerPage, CustomerResponse, CustomerStatus, CustomerType, IdParam, SortBy,
+    SortOrder, UpdateCustomerRequest,
 };
 use crate::json::JsonBody;
 use crate::problem::ErrorResponse;
@@ -154,6 +155,14 @@ impl CustomersApi {
         /// Page size, 1..100 (default 20).
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<i64>>,
+        /// The `nextCursor` of the previous page: continues after it (keyset pagination, constant
+        /// cost at any depth) instead of at `page`. Only valid with the same filters and sort.
+        #[oai(validator(max_length = 1024))]
+        cursor: Query<Option<String>>,
+        /// How `total` is counted: `exact` (default), `estimated` (exact up to 10,000 matches,
+        /// the planner's estimate beyond, flagged by `totalIsEstimate`), or `none`.
+        count: Query<Option<CountParam>>,
+        keys: Data<&Arc<JwtKeys>>,
     ) -> Result<ListResponse> {
         let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
         let mut errors = ValidationErrors::new();
@@ -198,6 +207,20 @@ impl CustomersApi {
             page.0,
             limit.0,
         );
+        let query = query.and_then(|query| {
+            let query = query.counted(count.0.map(Into::into).unwrap_or_default());
+            match cursor.0.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                None => Ok(query),
+                Some(_) if page.0.is_some() => Err(ValidationErrors::single(
+                    "cursor",
+                    "cannot be combined with page: a cursor says where the page starts",
+                )),
+                Some(token) => {
+                    let position = keys.0.cursors().decode(token, &query)?;
+                    query.after(position)
+                }
+            }
+        });
         let query = match (query, errors.is_empty()) {
             (Ok(query), true) => query,
             (Ok(_), false) => return Err(crate::problem::ApiError::Validation(errors).into()),
@@ -208,14 +231,17 @@ impl CustomersApi {
                 return Err(crate::problem::ApiError::Validation(errors).into());
             }
         };
-        let page = self.service.list(scope, &query).await?;
-        let pages = page.pages();
+        let list = self.service.list(scope, &query).await?;
+        let pages = list.pages();
+        let next_cursor = list.next.as_ref().map(|next| keys.0.cursors().encode(next, &query));
         Ok(ListResponse::Ok(Json(CustomerPage {
-            items: page.items.into_iter().map(Into::into).collect(),
-            total: page.total,
-            page: page.page,
-            limit: page.limit,
+            items: list.items.into_iter().map(Into::into).collect(),
+            total: list.total,
+            total_is_estimate: list.total_is_estimate,
+            page: list.page,
+            limit: list.limit,
             pages,
+            next_cursor,
         })))
     }
 

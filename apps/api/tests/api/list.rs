@@ -271,7 +271,7 @@ async fn pages_and_limits(app: TestApp) {
     sorted_keys.sort_unstable();
     assert_eq!(
         sorted_keys,
-        vec!["items", "limit", "page", "pages", "total"],
+        vec!["items", "limit", "nextCursor", "page", "pages", "total", "totalIsEstimate"],
         "page shape"
     );
     assert_eq!(
@@ -314,7 +314,15 @@ async fn empty_workspace_lists_nothing(app: TestApp) {
     let page = app.list(&[]).await.assert_status(200).body;
     assert_eq!(
         page,
-        json!({ "items": [], "total": 0, "page": 1, "limit": 20, "pages": 0 })
+        json!({
+            "items": [],
+            "total": 0,
+            "totalIsEstimate": false,
+            "page": 1,
+            "limit": 20,
+            "pages": 0,
+            "nextCursor": null
+        })
     );
 }
 both_backends!(empty_workspace_lists_nothing);

@@ -22,7 +22,7 @@ use crate::ids::{CustomerId, Scope, UserId};
 use crate::lifecycle::status::check_transition;
 use crate::model::{Customer, CustomerType};
 use crate::ports::{Clock, CustomerCache, CustomerRepository, CustomerSearch, EventPublisher, RepositoryError};
-use crate::query::{CustomerQuery, Page};
+use crate::query::{CustomerList, CustomerQuery};
 
 /// How many times a write is retried when another write changed the customer meanwhile.
 const UPDATE_ATTEMPTS: usize = 5;
@@ -116,7 +116,7 @@ where
 
     /// One page of the workspace's customers.
     #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id))]
-    pub async fn list(&self, scope: Scope, query: &CustomerQuery) -> Result<Page<Customer>, CustomerError> {
+    pub async fn list(&self, scope: Scope, query: &CustomerQuery) -> Result<CustomerList, CustomerError> {
         self.search.search(scope, query).await.map_err(internal)
     }
 
