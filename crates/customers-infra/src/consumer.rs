@@ -10,9 +10,9 @@
 //! - Entries left pending by a consumer that died (a crashed or scaled-down server copy) are
 //!   claimed by a live one after `claim_idle` (`XAUTOCLAIM`).
 //! - Several server copies share the work: each entry goes to one consumer of the group.
-//! - An entry the handler keeps failing on while the store works (a poison entry) is given up
-//!   after [`MAX_ATTEMPTS`] attempts ([`EntryHandler::give_up`], a dead letter), so it cannot
-//!   stall the stream.
+//! - An entry the handler keeps failing on (or panicking on) while the store works (a poison
+//!   entry) is given up after [`MAX_ATTEMPTS`] attempts over at least 5 minutes
+//!   ([`EntryHandler::give_up`], a dead letter), so it cannot stall the stream.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_redis::redis::{self, Value};
 use deadpool_redis::{Manager, Pool, Runtime};
+use futures_util::FutureExt;
 
 use crate::relay::RelayError;
 
@@ -66,7 +67,9 @@ pub struct InboundConsumer {
     group: String,
     name: String,
     claim_idle: Duration,
-    failures: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+    give_up_after: Duration,
+    /// Per pending entry: failed attempts in a row and when the first of them failed.
+    failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>>,
 }
 
 impl std::fmt::Debug for InboundConsumer {
@@ -101,8 +104,17 @@ impl InboundConsumer {
             group: group.to_owned(),
             name: name.to_owned(),
             claim_idle: Duration::from_secs(60),
+            give_up_after: Duration::from_secs(300),
             failures: Arc::default(),
         })
+    }
+
+    /// How long an entry must have kept failing (besides [`MAX_ATTEMPTS`] attempts) before it
+    /// is given up (default 5 minutes): a brief outage (a lock timeout, a deadlock, a restart
+    /// of the database) never turns an event into a dead letter.
+    pub fn with_give_up_after(mut self, after: Duration) -> Self {
+        self.give_up_after = after;
+        self
     }
 
     /// How long an entry must have been pending with another consumer before this one takes
@@ -203,14 +215,21 @@ impl InboundConsumer {
     ) -> Result<usize, RelayError> {
         let mut handled = 0;
         for (id, event) in batch {
-            if let Err(error) = handler.handle(event.as_deref()).await {
-                let attempts = {
+            // A panicking handler is a failed attempt, not a dead consumer.
+            let outcome = std::panic::AssertUnwindSafe(handler.handle(event.as_deref()))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err("the handler panicked".to_owned()));
+            if let Err(error) = outcome {
+                let (attempts, failing_for) = {
                     let mut failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    let count = failures.entry(id.clone()).or_insert(0);
-                    *count += 1;
-                    *count
+                    let entry = failures.entry(id.clone()).or_insert((0, std::time::Instant::now()));
+                    entry.0 += 1;
+                    (entry.0, entry.1.elapsed())
                 };
-                let given_up = attempts > MAX_ATTEMPTS && handler.give_up(event.as_deref(), &error).await.is_ok();
+                let given_up = attempts > MAX_ATTEMPTS
+                    && failing_for >= self.give_up_after
+                    && handler.give_up(event.as_deref(), &error).await.is_ok();
                 if !given_up {
                     return Err(RelayError::Database(format!("entry {id}: {error}")));
                 }
@@ -297,11 +316,12 @@ fn entries(list: Value) -> Vec<Entry> {
             }
             let fields = parts.pop()?;
             let id: String = redis::from_redis_value(parts.pop()?).ok()?;
-            let fields: Vec<(String, String)> = redis::from_redis_value(fields).unwrap_or_default();
+            // Other fields (a binary trace header) need not be text; only `event` is read.
+            let fields: Vec<(Vec<u8>, Vec<u8>)> = redis::from_redis_value(fields).unwrap_or_default();
             let event = fields
                 .into_iter()
-                .find(|(name, _)| name == "event")
-                .map(|(_, value)| value);
+                .find(|(name, _)| name == b"event")
+                .map(|(_, value)| String::from_utf8_lossy(&value).into_owned());
             Some((id, event))
         })
         .collect()

@@ -215,7 +215,9 @@ async fn drain(consumer: &InboundConsumer, handler: &Recorder) -> usize {
 }
 
 fn consumer(stream: &str, name: &str) -> InboundConsumer {
-    InboundConsumer::new(&redis_url(), stream, GROUP, name).expect("consumer")
+    InboundConsumer::new(&redis_url(), stream, GROUP, name)
+        .expect("consumer")
+        .with_give_up_after(Duration::ZERO)
 }
 
 #[tokio::test]

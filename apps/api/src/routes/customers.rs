@@ -380,7 +380,14 @@ pub(crate) fn parse_bound(
         return None;
     }
     if let Ok(at) = OffsetDateTime::parse(raw, &Rfc3339) {
-        return Some(at.to_offset(time::UtcOffset::UTC));
+        // A time whose UTC form falls outside years 1..9999 cannot be compared with stored ones.
+        return match at.checked_to_offset(time::UtcOffset::UTC) {
+            Some(utc) => Some(utc),
+            None => {
+                errors.push(field, "is out of range (years 1 to 9999 in UTC)");
+                None
+            }
+        };
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
     match Date::parse(raw, &format) {

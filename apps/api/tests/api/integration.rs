@@ -1165,3 +1165,67 @@ async fn orders_racing_their_cancellations_never_count(app: TestApp) {
     assert!(statuses[1..].iter().all(|s| s == "CANCELLED"), "{history}");
 }
 both_backends!(multi_thread: orders_racing_their_cancellations_never_count);
+
+// ---------------------------------------------------------------------------------------------
+// Contradictions and extremes: refused with a field, never a 500
+// ---------------------------------------------------------------------------------------------
+
+async fn events_that_contradict_what_is_known_are_refused(app: TestApp) {
+    let a = active_customer(&app, "owner-a@integration.kz").await;
+    let b = active_customer(&app, "owner-b@integration.kz").await;
+    apply(
+        &app,
+        &invoice(&app, "invoice.issued", &a, "INV-A", "1000", "2026-05-01T00:00:00Z"),
+    )
+    .await;
+    apply(&app, &order(&app, &a, "ORD-A", "50", "2026-05-01T00:00:00Z")).await;
+    // A payment of A's invoice naming B, a cancellation of A's order naming B.
+    let wrong_payment = invoice(&app, "invoice.paid", &b, "INV-A", "1000", "2026-05-02T00:00:00Z");
+    post_event(&app, &wrong_payment)
+        .await
+        .assert_invalid("payload.customerId");
+    let mut wrong_cancel = cancellation(&app, "ORD-A", "2026-05-02T00:00:00Z");
+    wrong_cancel["payload"]["customerId"] = json!(b);
+    post_event(&app, &wrong_cancel)
+        .await
+        .assert_invalid("payload.customerId");
+    // Nothing moved, and both wait as dead letters.
+    let (a_now, b_now) = (app.get(&a).await.body, app.get(&b).await.body);
+    assert_eq!(
+        (a_now["currentBalance"].clone(), a_now["purchaseCount"].clone()),
+        (json!("1000.00"), json!(1))
+    );
+    assert_eq!(b_now["currentBalance"], "0.00");
+    let letters = app
+        .call_as(
+            &integrator(&app),
+            app.workspace,
+            Method::GET,
+            "/events/dead-letters",
+            None,
+        )
+        .await
+        .assert_status(200)
+        .body;
+    assert_eq!(letters["total"], 2, "{letters}");
+}
+both_backends!(events_that_contradict_what_is_known_are_refused);
+
+async fn extreme_times_and_nul_types_are_refused_not_failed(app: TestApp) {
+    let id = active_customer(&app, "extremes@integration.kz").await;
+    // Past year 9999 once in UTC.
+    let late = order(&app, &id, "ORD-9999", "1", "9999-12-31T23:59:59-01:00");
+    post_event(&app, &late).await.assert_invalid("payload.completedAt");
+    app.call(
+        Method::GET,
+        &format!("/{id}/timeline?from=9999-12-31T23:59:59-01:00"),
+        None,
+    )
+    .await
+    .assert_invalid("from");
+    // A type holding NUL (PostgreSQL text cannot store it) is refused and kept.
+    let mut nul = order(&app, &id, "ORD-NUL", "1", "2026-05-01T00:00:00Z");
+    nul["type"] = json!("order.completed\u{0}");
+    post_event(&app, &nul).await.assert_invalid("type");
+}
+both_backends!(extreme_times_and_nul_types_are_refused_not_failed);

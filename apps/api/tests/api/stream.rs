@@ -63,7 +63,9 @@ impl Inbound {
         .await
         .expect("a free port");
         let stream = format!("erp.events.test.{}", Uuid::new_v4().simple());
-        let consumer = InboundConsumer::new(&redis_url(), &stream, GROUP, "customers-test").expect("consumer");
+        let consumer = InboundConsumer::new(&redis_url(), &stream, GROUP, "customers-test")
+            .expect("consumer")
+            .with_give_up_after(std::time::Duration::ZERO);
         Self {
             stream,
             consumer,

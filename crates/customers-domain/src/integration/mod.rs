@@ -217,6 +217,9 @@ pub enum InboundOutcome {
     /// The customer does not exist (or is deleted) in the envelope's workspace; nothing was
     /// recorded, so a later delivery of the same event can still be applied.
     UnknownCustomer,
+    /// The event contradicts what is known (an order or invoice of another customer); nothing
+    /// was recorded.
+    Refused(&'static str),
 }
 
 /// An inbound event that could not be applied, kept with the reason for an operator.

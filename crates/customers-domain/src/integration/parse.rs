@@ -123,7 +123,9 @@ fn time(value: &Value) -> Result<OffsetDateTime, String> {
     let text = value.as_str().ok_or("must be an RFC 3339 date-time string")?;
     let parsed = OffsetDateTime::parse(text.trim(), &Rfc3339)
         .map_err(|_| "must be an RFC 3339 date-time, e.g. 2026-05-01T10:00:00Z".to_owned())?;
-    let utc = parsed.to_offset(time::UtcOffset::UTC);
+    let utc = parsed
+        .checked_to_offset(time::UtcOffset::UTC)
+        .ok_or("is out of range (years 1 to 9999 in UTC)")?;
     // Stored to the microsecond.
     Ok(utc.replace_nanosecond(utc.nanosecond() / 1_000 * 1_000).unwrap_or(utc))
 }
@@ -456,6 +458,13 @@ mod tests {
                 at: time::macros::datetime!(2026-05-02 00:00 UTC)
             }
         );
+    }
+
+    #[test]
+    fn a_time_beyond_year_9999_in_utc_is_refused_not_a_panic() {
+        let mut event = order();
+        event["payload"]["completedAt"] = json!("9999-12-31T23:59:59-01:00");
+        assert_eq!(fields(parse_inbound(&event).unwrap_err()), ["payload.completedAt"]);
     }
 
     #[test]

@@ -117,6 +117,14 @@ where
                 Ok(Ingested::Applied { event_id, event_type })
             }
             InboundOutcome::Duplicate => Ok(Ingested::Duplicate { event_id, event_type }),
+            InboundOutcome::Refused(why) => {
+                let errors = ValidationErrors::single("payload.customerId", why);
+                refuse(
+                    errors,
+                    format!("{why} (customer {:?})", envelope.customer_id.map(|c| c.to_string())),
+                )
+                .await
+            }
             InboundOutcome::UnknownCustomer => {
                 let (field, reason) = match envelope.customer_id {
                     Some(customer) => (

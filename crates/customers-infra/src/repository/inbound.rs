@@ -38,7 +38,8 @@ impl SeaRepository {
         Ok(self.hydrate(txn, rows).await?.into_iter().next())
     }
 
-    /// Sum, count and first/last completion of the counted orders of `customer`.
+    /// Sum, count and first/last completion of the counted orders of `customer`, summed in
+    /// `Decimal` (saturating at what an amount holds, the same on both engines).
     async fn purchase_totals(
         &self,
         txn: &DatabaseTransaction,
@@ -46,29 +47,27 @@ impl SeaRepository {
         customer: CustomerId,
     ) -> Result<PurchaseTotals, RepositoryError> {
         let k = &self.codec;
-        let mut sql = k.sql(
-            "SELECT COALESCE(SUM(total_amount), 0) AS total, COUNT(*) AS orders, MIN(completed_at) AS first, \
-             MAX(completed_at) AS last FROM customer_orders WHERE organization_id = ",
-        );
+        let mut sql = k.sql("SELECT total_amount, completed_at FROM customer_orders WHERE organization_id = ");
         sql.bind(k.uuid(organization))
             .push(" AND customer_id = ")
             .bind(k.uuid(customer))
             .push(" AND status = ")
-            .bind(k.text(OrderStatus::Completed.as_str()));
-        let row = txn
-            .query_one_raw(sql.build())
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| RepositoryError::Unexpected("aggregate returned no row".into()))?;
-        let count = read_int(k, &row, "orders")?;
+            .bind(k.text(OrderStatus::Completed.as_str()))
+            .push(" AND completed_at IS NOT NULL");
+        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
+        let mut total = rust_decimal::Decimal::ZERO;
+        let (mut first, mut last): (Option<OffsetDateTime>, Option<OffsetDateTime>) = (None, None);
+        for row in &rows {
+            total = total.saturating_add(k.get_money(row, "total_amount")?.amount());
+            let at = k.get_time(row, "completed_at")?;
+            first = Some(first.map_or(at, |f| f.min(at)));
+            last = Some(last.map_or(at, |l| l.max(at)));
+        }
         Ok(PurchaseTotals {
-            // A sum past what an amount holds saturates rather than failing the event.
-            total: k
-                .get_money(&row, "total")
-                .unwrap_or_else(|_| Money::round(rust_decimal::Decimal::MAX)),
-            count: i32::try_from(count).unwrap_or(i32::MAX),
-            first: k.get_opt_time(&row, "first")?,
-            last: k.get_opt_time(&row, "last")?,
+            total: Money::round(total),
+            count: i32::try_from(rows.len()).unwrap_or(i32::MAX),
+            first,
+            last,
         })
     }
 
@@ -88,6 +87,27 @@ impl SeaRepository {
             .bind(k.text(order_id));
         match txn.query_one_raw(sql.build()).await.map_err(db_error)? {
             Some(row) => Ok(Some(k.get::<Option<Uuid>>(&row, "customer_id")?.map(CustomerId::from))),
+            None => Ok(None),
+        }
+    }
+
+    /// The customer an invoice was issued to, when it is known.
+    async fn invoice_owner(
+        &self,
+        txn: &DatabaseTransaction,
+        scope: Scope,
+        invoice_id: &str,
+    ) -> Result<Option<CustomerId>, RepositoryError> {
+        let k = &self.codec;
+        let mut sql = k.sql("SELECT customer_id FROM customer_invoice_entries WHERE organization_id = ");
+        sql.bind(k.uuid(scope.organization_id))
+            .push(" AND workspace_id = ")
+            .bind(k.uuid(scope.workspace_id))
+            .push(" AND invoice_id = ")
+            .bind(k.text(invoice_id))
+            .push(" AND kind = 'ISSUED'");
+        match txn.query_one_raw(sql.build()).await.map_err(db_error)? {
+            Some(row) => Ok(Some(CustomerId::from(k.get::<Uuid>(&row, "customer_id")?))),
             None => Ok(None),
         }
     }
@@ -131,7 +151,13 @@ impl SeaRepository {
             Some(order_id) => self.order_owner(txn, scope, order_id).await?,
             None => None,
         };
-        let customer_id = owner.flatten().or(event.customer_id);
+        let known_owner = owner.flatten();
+        if let (Some(owner), Some(named)) = (known_owner, event.customer_id)
+            && owner != named
+        {
+            return Ok(InboundOutcome::Refused("the order belongs to another customer"));
+        }
+        let customer_id = known_owner.or(event.customer_id);
         let customer = match customer_id {
             Some(id) => match self.lock_customer(txn, scope, id).await? {
                 Some(customer) => Some(customer),
@@ -139,6 +165,21 @@ impl SeaRepository {
             },
             None => None,
         };
+        if let Some(order_id) = reversed_order
+            && self.order_owner(txn, scope, order_id).await? != owner
+        {
+            // A merge moved the order (or it arrived) while this customer was being locked:
+            // start over with its owner now.
+            return Err(RepositoryError::VersionConflict);
+        }
+        if let (InboundEvent::InvoicePaid { invoice_id, .. }, Some(id)) = (&event.event, customer_id)
+            && self
+                .invoice_owner(txn, scope, invoice_id)
+                .await?
+                .is_some_and(|owner| owner != id)
+        {
+            return Ok(InboundOutcome::Refused("the invoice was issued to another customer"));
+        }
 
         // 3. The read model.
         let mut change = ReadModelChange::default();
@@ -377,9 +418,13 @@ impl InboundStore for SeaRepository {
                 ("organization_id", k.opt_uuid(letter.organization_id)),
                 ("workspace_id", k.opt_uuid(letter.workspace_id)),
                 ("event_id", k.opt_uuid(letter.event_id)),
-                ("type", k.opt_text(letter.event_type.clone())),
+                // PostgreSQL text cannot hold NUL; a dead letter must be storable whatever came.
+                (
+                    "type",
+                    k.opt_text(letter.event_type.as_deref().map(|t| t.replace('\0', "\u{FFFD}"))),
+                ),
                 ("channel", k.text(letter.channel.as_str())),
-                ("reason", k.text(letter.reason.clone())),
+                ("reason", k.text(letter.reason.replace('\0', "\u{FFFD}"))),
                 ("body", k.text(letter.body.replace('\0', "\u{FFFD}"))),
                 ("received_at", k.time(letter.received_at)),
             ],
