@@ -448,6 +448,43 @@ impl SeaRepository {
         sql.push(" AND c.id = ").bind(self.codec.uuid(customer)).push(")");
     }
 
+    /// `{select} FROM customers c WHERE …` for one page of `query`, with one row more than the
+    /// page (which tells whether another page follows).
+    fn page_sql(&self, select: &str, scope: Scope, query: &CustomerQuery) -> Sql {
+        let k = &self.codec;
+        let mut sql = k.sql(&format!("{select} FROM customers c WHERE "));
+        self.scope_condition(&mut sql, scope);
+        self.filter_conditions(&mut sql, scope, query);
+        if let Some(after) = &query.after {
+            self.keyset_condition(&mut sql, query, after);
+        }
+        sql.push(&order_by(k, query.sort_by, query.sort_order))
+            .push(" LIMIT ")
+            .bind(k.int(i64::from(query.limit) + 1));
+        if query.offset() > 0 {
+            sql.push(" OFFSET ")
+                .bind(k.int(i64::try_from(query.offset()).unwrap_or(i64::MAX)));
+        }
+        sql
+    }
+
+    /// The plan of the page query of `query` (`EXPLAIN` on PostgreSQL, `EXPLAIN QUERY PLAN` on
+    /// SQLite), one line per row: for tests and operators checking index use.
+    pub async fn explain_search(&self, scope: Scope, query: &CustomerQuery) -> Result<String, RepositoryError> {
+        let k = &self.codec;
+        let (prefix, column) = match k.backend() {
+            DbBackend::Postgres => ("EXPLAIN SELECT c.id", "QUERY PLAN"),
+            _ => ("EXPLAIN QUERY PLAN SELECT c.id", "detail"),
+        };
+        let sql = self.page_sql(prefix, scope, query);
+        let rows = self.db.query_all_raw(sql.build()).await.map_err(db_error)?;
+        let lines = rows
+            .iter()
+            .map(|row| k.get::<String>(row, column))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(lines.join("\n"))
+    }
+
     /// `AND` the row comes strictly after `after` in the query's order (ties by id).
     fn keyset_condition(&self, sql: &mut Sql, query: &CustomerQuery, after: &Keyset) {
         let k = &self.codec;
@@ -1168,22 +1205,8 @@ impl CustomerRepository for SeaRepository {
 #[async_trait]
 impl CustomerSearch for SeaRepository {
     async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<CustomerList, RepositoryError> {
-        let k = &self.codec;
         let txn = self.begin_read().await?;
-        // One row more than the page tells whether another page follows.
-        let mut sql = k.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
-        self.scope_condition(&mut sql, scope);
-        self.filter_conditions(&mut sql, scope, query);
-        if let Some(after) = &query.after {
-            self.keyset_condition(&mut sql, query, after);
-        }
-        sql.push(&order_by(k, query.sort_by, query.sort_order))
-            .push(" LIMIT ")
-            .bind(k.int(i64::from(query.limit) + 1));
-        if query.offset() > 0 {
-            sql.push(" OFFSET ")
-                .bind(k.int(i64::try_from(query.offset()).unwrap_or(i64::MAX)));
-        }
+        let sql = self.page_sql(&format!("SELECT {CUSTOMER_COLUMNS}"), scope, query);
         let mut rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
         let more = rows.len() > query.limit as usize;
         rows.truncate(query.limit as usize);
