@@ -271,7 +271,15 @@ async fn pages_and_limits(app: TestApp) {
     sorted_keys.sort_unstable();
     assert_eq!(
         sorted_keys,
-        vec!["items", "limit", "nextCursor", "page", "pages", "total", "totalIsEstimate"],
+        vec![
+            "items",
+            "limit",
+            "nextCursor",
+            "page",
+            "pages",
+            "total",
+            "totalIsEstimate"
+        ],
         "page shape"
     );
     assert_eq!(
