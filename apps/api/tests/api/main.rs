@@ -12,6 +12,7 @@ mod bulk;
 mod concurrency;
 mod crash;
 mod crud;
+mod cursor;
 mod etag;
 mod event_schemas;
 mod events;
