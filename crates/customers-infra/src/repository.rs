@@ -591,7 +591,9 @@ impl SeaRepository {
             sql.push(" AND c.industry_key = ").bind(k.text(industry.clone()));
         }
         if let Some(city) = &f.city {
-            sql.push(" AND EXISTS (SELECT 1 FROM customer_addresses a WHERE a.customer_id = c.id AND a.city_key = ")
+            // `IN (subquery)` rather than a correlated EXISTS: SQLite may flatten the EXISTS into a
+            // join, and OFFSET then counts a customer once per matching row.
+            sql.push(" AND c.id IN (SELECT a.customer_id FROM customer_addresses a WHERE a.city_key = ")
                 .bind(k.text(city.clone()))
                 .push(")");
         }
@@ -605,7 +607,7 @@ impl SeaRepository {
             sql.push(" AND c.lead_source_key = ").bind(k.text(source.clone()));
         }
         if !f.tags.is_empty() {
-            sql.push(" AND EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag_key IN ")
+            sql.push(" AND c.id IN (SELECT t.customer_id FROM customer_tags t WHERE t.tag_key IN ")
                 .bind_list(f.tags.iter().map(|t| k.text(t.clone())))
                 .push(")");
         }

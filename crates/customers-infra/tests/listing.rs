@@ -90,13 +90,7 @@ both_backends!(
     keyset_walks_visit_every_customer_once_in_sort_order,
     keyset_walks_stay_exact_while_customers_are_added,
     offset_pages_are_slices_of_the_sorted_list,
-    #[ignore_on_sqlite = "bug: on SQLite (bundled 3.51) OFFSET counts a customer once per matching \
-        customer_tags/customer_addresses row of the EXISTS filter (repository.rs filter_conditions, tags and \
-        city), so offset pages of a tags or city filter repeat and miss customers"]
     offset_pages_with_a_filter_are_slices_of_the_filtered_list,
-    #[ignore_on_sqlite = "bug: on SQLite (bundled 3.51) OFFSET counts a customer once per matching \
-        customer_tags/customer_addresses row of the EXISTS filter (repository.rs filter_conditions, tags and \
-        city), so offset pages of a tags or city filter repeat and miss customers"]
     offset_pages_count_each_customer_once_whatever_its_tags_and_addresses,
     count_modes_and_next_follow_the_matches,
     estimated_count_beyond_the_exact_limit_is_flagged_only_on_postgres,
