@@ -10,7 +10,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server
 use poem_openapi::OpenApiService;
 
 use customers_domain::CustomerService;
-use customers_domain::ports::SystemClock;
+use customers_domain::ports::{CustomerCache, SystemClock};
 use customers_infra::{InMemoryCache, RecordingPublisher, SeaRepository};
 
 use crate::auth::JwtKeys;
@@ -22,19 +22,27 @@ use crate::routes::integration::IntegrationApi;
 use crate::routes::lifecycle::LifecycleApi;
 use crate::routes::parts::PartsApi;
 
-/// The customer service as wired in this server.
-pub type Service = CustomerService<SeaRepository, SeaRepository, InMemoryCache, RecordingPublisher, SystemClock>;
+/// The customer service as wired in this server (the cache is picked at start).
+pub type Service =
+    CustomerService<SeaRepository, SeaRepository, Arc<dyn CustomerCache>, RecordingPublisher, SystemClock>;
 
-/// Wires the adapters on an open, migrated database. The in-process cache is used only with
-/// the embedded SQLite database: with PostgreSQL several server copies may share the data, and
-/// a per-process cache would serve one copy's stale data after another copy's write.
+/// Wires the adapters on an open, migrated database, with the cache used when no Redis is
+/// configured: in-process with the embedded SQLite database, none with PostgreSQL (several
+/// server copies may share the data, and a per-process cache would serve one copy's stale data
+/// after another copy's write).
 pub fn service(db: DatabaseConnection) -> Service {
-    let repository = SeaRepository::new(db);
-    let cache = if repository.is_embedded() {
-        InMemoryCache::default()
+    let cache: Arc<dyn CustomerCache> = if SeaRepository::new(db.clone()).is_embedded() {
+        Arc::new(InMemoryCache::default())
     } else {
-        InMemoryCache::disabled()
+        Arc::new(InMemoryCache::disabled())
     };
+    service_with_cache(db, cache)
+}
+
+/// Wires the adapters on an open, migrated database with `cache` (the shared Redis cache when
+/// `REDIS_URL` is set).
+pub fn service_with_cache(db: DatabaseConnection, cache: Arc<dyn CustomerCache>) -> Service {
+    let repository = SeaRepository::new(db);
     CustomerService::new(
         repository.clone(),
         repository,

@@ -60,8 +60,9 @@ pub struct Config {
     /// `RETENTION_DAYS`: how long deleted customers can be restored before they are purged
     /// (30 by default).
     pub retention_days: u16,
-    /// `REDIS_URL`: where the outbox relay publishes events (stream `customers.events`);
-    /// unset, events stay in the outbox (and the history still works).
+    /// `REDIS_URL`: the shared cache, and where the outbox relay publishes events (stream
+    /// `customers.events`); unset, events stay in the outbox (and the history still works) and
+    /// customers are cached in the process on SQLite only.
     pub redis_url: Option<String>,
 }
 

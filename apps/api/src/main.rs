@@ -172,7 +172,15 @@ async fn serve() -> Result<(), String> {
             JwtKeys::new(secret.as_bytes())
         }
     };
-    let service = Arc::new(app::service(db).with_retention(time::Duration::days(config.retention_days.into())));
+    let service = match &config.redis_url {
+        Some(url) => {
+            let cache = customers_infra::RedisCache::new(url).map_err(|e| format!("invalid REDIS_URL: {e}"))?;
+            tracing::info!("caching customers and list pages in Redis");
+            app::service_with_cache(db, Arc::new(cache))
+        }
+        None => app::service(db),
+    };
+    let service = Arc::new(service.with_retention(time::Duration::days(config.retention_days.into())));
     match &config.redis_url {
         Some(url) => {
             let relay = customers_infra::OutboxRelay::new(db_for_relay, url, customers_infra::relay::DEFAULT_STREAM)

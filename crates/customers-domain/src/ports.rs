@@ -271,20 +271,92 @@ pub trait CustomerSearch: Send + Sync + 'static {
 #[error("cache failure: {0}")]
 pub struct CacheError(pub String);
 
-/// A cache of customers by id. Entries may vanish at any time, but a stale copy must never be
-/// served once [`CustomerCache::invalidate`] has returned: a reader that loaded the old version
-/// before a write committed may try to `put` it afterwards, and that `put` MUST be ignored.
+/// What a cache did since the process started, for operators.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// `redis`, `memory` or `disabled`.
+    pub backend: &'static str,
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that went to the database (absent, expired, or the cache unavailable).
+    pub misses: u64,
+    /// Calls to the cache's store that failed (unreachable, too slow, unreadable entry).
+    pub errors: u64,
+}
+
+/// A cache of customers by id and of list pages, per workspace, invalidated by generations.
+///
+/// The contract:
+///
+/// - Every entry belongs to one scope (organization and workspace) and one *generation* of it,
+///   and is only ever served for that scope and generation: one tenant can never receive
+///   another's entry.
+/// - A reader takes [`CustomerCache::generation`] *before* it reads from storage, and puts what
+///   it read under that generation. After every committed write of a workspace the service
+///   calls [`CustomerCache::bump`], which MUST make a generation current that was never current
+///   before (also after the store lost or evicted the counter), so nothing put under an older
+///   generation is served again, including what a slow reader loaded before the write and puts
+///   after it.
+/// - A `bump` MUST NOT be lost: when the store does not answer, the adapter keeps trying in
+///   the background until it takes effect, and meanwhile serves and stores nothing of that
+///   workspace.
+/// - Entries may vanish at any time (time to live, eviction, restart). Any failure is an
+///   error that the service treats as a miss: the cache never fails a request.
+///
+/// List pages are stored as the text the service gives (JSON of the search result): the cache
+/// does not depend on the shape of a page. `key` identifies the query within the workspace
+/// (equivalent queries have equal keys).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CustomerCache: Send + Sync + 'static {
-    /// The cached customer, if any.
-    async fn get(&self, scope: Scope, id: CustomerId) -> Result<Option<Customer>, CacheError>;
-    /// Caches the customer (keyed by its own scope and id). MUST NOT replace a newer cached
-    /// version, and MUST ignore versions covered by an earlier [`CustomerCache::invalidate`].
-    async fn put(&self, customer: &Customer) -> Result<(), CacheError>;
-    /// Forgets the customer and refuses later `put`s of versions up to `stale_up_to`
-    /// (`i64::MAX` after a delete).
-    async fn invalidate(&self, scope: Scope, id: CustomerId, stale_up_to: i64) -> Result<(), CacheError>;
+    /// The current generation of `scope`.
+    async fn generation(&self, scope: Scope) -> Result<u64, CacheError>;
+    /// The customer cached under `generation`, if any.
+    async fn get_customer(&self, scope: Scope, generation: u64, id: CustomerId)
+    -> Result<Option<Customer>, CacheError>;
+    /// Caches `customer` (of `scope`) under `generation`; ignored when that generation is
+    /// no longer current.
+    async fn put_customer(&self, scope: Scope, generation: u64, customer: &Customer) -> Result<(), CacheError>;
+    /// The list page cached under `generation` and `key`, if any.
+    async fn get_page(&self, scope: Scope, generation: u64, key: &str) -> Result<Option<String>, CacheError>;
+    /// Caches a list page under `generation` and `key`; ignored when that generation is no
+    /// longer current.
+    async fn put_page(&self, scope: Scope, generation: u64, key: &str, page: &str) -> Result<(), CacheError>;
+    /// Makes a new generation of `scope` current; called after every committed write of the
+    /// workspace. On failure the adapter keeps trying by itself (see the trait's contract).
+    async fn bump(&self, scope: Scope) -> Result<(), CacheError>;
+    /// Hit, miss and error counts.
+    fn stats(&self) -> CacheStats;
+}
+
+#[async_trait]
+impl<T: CustomerCache + ?Sized> CustomerCache for std::sync::Arc<T> {
+    async fn generation(&self, scope: Scope) -> Result<u64, CacheError> {
+        (**self).generation(scope).await
+    }
+    async fn get_customer(
+        &self,
+        scope: Scope,
+        generation: u64,
+        id: CustomerId,
+    ) -> Result<Option<Customer>, CacheError> {
+        (**self).get_customer(scope, generation, id).await
+    }
+    async fn put_customer(&self, scope: Scope, generation: u64, customer: &Customer) -> Result<(), CacheError> {
+        (**self).put_customer(scope, generation, customer).await
+    }
+    async fn get_page(&self, scope: Scope, generation: u64, key: &str) -> Result<Option<String>, CacheError> {
+        (**self).get_page(scope, generation, key).await
+    }
+    async fn put_page(&self, scope: Scope, generation: u64, key: &str, page: &str) -> Result<(), CacheError> {
+        (**self).put_page(scope, generation, key, page).await
+    }
+    async fn bump(&self, scope: Scope) -> Result<(), CacheError> {
+        (**self).bump(scope).await
+    }
+    fn stats(&self) -> CacheStats {
+        (**self).stats()
+    }
 }
 
 /// A failure to hand events over.

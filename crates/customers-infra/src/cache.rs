@@ -1,202 +1,234 @@
-//! An in-memory customer cache for a single server process (the embedded SQLite default).
+//! An in-memory cache for a single server process (the embedded SQLite default), with the same
+//! generation scheme as the Redis cache (see [`CustomerCache`]).
 //!
 //! It is per process: with several server copies behind a load balancer, each would keep its
-//! own copies and miss the others' writes, so the server disables it on PostgreSQL (a shared
-//! Redis cache is the multi-instance answer).
+//! own entries and miss the others' writes, so the server uses it only on SQLite, and on
+//! PostgreSQL only the shared Redis cache (`REDIS_URL`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use customers_domain::ports::{CacheError, CustomerCache};
+use customers_domain::ports::{CacheError, CacheStats, CustomerCache};
 use customers_domain::{Customer, CustomerId, Scope};
 
 /// How long a customer stays cached (the spec's 10 minutes).
 pub const CUSTOMER_TTL: Duration = Duration::from_secs(600);
+/// How long a list page stays cached (the spec's 5 minutes).
+pub const PAGE_TTL: Duration = Duration::from_secs(300);
+/// How many entries the in-memory cache holds by default.
+pub const DEFAULT_CAPACITY: usize = 10_000;
 
-/// What the cache knows about one customer.
-#[derive(Debug)]
-struct Entry {
-    expires: Instant,
-    /// Versions up to this one are stale (an invalidation happened after they were read).
-    stale_up_to: i64,
-    customer: Option<Customer>,
+/// The entries of one workspace, all of its current generation.
+#[derive(Debug, Default)]
+struct Workspace {
+    generation: u64,
+    customers: HashMap<CustomerId, (Instant, Customer)>,
+    pages: HashMap<String, (Instant, String)>,
 }
 
-type Entries = HashMap<(Scope, CustomerId), Entry>;
+#[derive(Debug, Default)]
+struct State {
+    /// The next generation handed out: generations are never reused in the process, so an
+    /// entry put under a dead generation can never become current again.
+    next_generation: u64,
+    workspaces: HashMap<Scope, Workspace>,
+    /// Entries held (customers and pages).
+    entries: usize,
+}
 
-/// A bounded map of customers with a time to live. Keys include the organization and
-/// workspace, so one tenant can never be served another's entry. Invalidations leave a marker
-/// for the time to live, so that a slow reader cannot put back a version that was replaced or
-/// deleted meanwhile.
+impl State {
+    fn workspace(&mut self, scope: Scope) -> &mut Workspace {
+        let next = &mut self.next_generation;
+        self.workspaces.entry(scope).or_insert_with(|| {
+            *next += 1;
+            Workspace {
+                generation: *next,
+                ..Default::default()
+            }
+        })
+    }
+
+    /// Frees one slot: drops expired entries, and everything when that is not enough.
+    fn make_room(&mut self, capacity: usize) {
+        if self.entries < capacity {
+            return;
+        }
+        let now = Instant::now();
+        let mut entries = 0;
+        for workspace in self.workspaces.values_mut() {
+            workspace.customers.retain(|_, (expires, _)| *expires > now);
+            workspace.pages.retain(|_, (expires, _)| *expires > now);
+            entries += workspace.customers.len() + workspace.pages.len();
+        }
+        self.entries = entries;
+        if self.entries >= capacity {
+            // Generations stay: they guard against stale puts.
+            for workspace in self.workspaces.values_mut() {
+                workspace.customers.clear();
+                workspace.pages.clear();
+            }
+            self.entries = 0;
+        }
+    }
+}
+
+/// Customers and list pages of each workspace under its current generation, with a time to
+/// live and a bound on the number of entries. Keys include the organization and workspace, so
+/// one tenant can never be served another's entry. A bump drops the workspace's entries and
+/// moves it to a new generation: a slow reader's later put under the old one is ignored.
 #[derive(Debug)]
 pub struct InMemoryCache {
-    entries: Mutex<Entries>,
-    ttl: Duration,
+    state: Mutex<State>,
+    customer_ttl: Duration,
+    page_ttl: Duration,
     capacity: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl Default for InMemoryCache {
     fn default() -> Self {
-        Self::new(CUSTOMER_TTL, 10_000)
+        Self::new(CUSTOMER_TTL, PAGE_TTL, DEFAULT_CAPACITY)
     }
 }
 
 impl InMemoryCache {
-    /// A cache holding at most `capacity` customers for `ttl` each (`capacity` 0: disabled).
-    pub fn new(ttl: Duration, capacity: usize) -> Self {
+    /// A cache holding at most `capacity` entries, customers for `customer_ttl` and list pages
+    /// for `page_ttl` (`capacity` 0: disabled).
+    pub fn new(customer_ttl: Duration, page_ttl: Duration, capacity: usize) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
-            ttl,
+            state: Mutex::new(State::default()),
+            customer_ttl,
+            page_ttl,
             capacity,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
-    /// A cache that stores nothing.
+    /// A cache that stores nothing (every read goes to the database).
     pub fn disabled() -> Self {
-        Self::new(Duration::ZERO, 0)
+        Self::new(Duration::ZERO, Duration::ZERO, 0)
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Entries>, CacheError> {
-        self.entries
-            .lock()
-            .map_err(|_| CacheError("cache lock poisoned".into()))
+    fn enabled(&self) -> bool {
+        self.capacity > 0
     }
 
-    fn make_room(&self, entries: &mut Entries) {
-        if entries.len() < self.capacity {
-            return;
-        }
-        let now = Instant::now();
-        entries.retain(|_, entry| entry.expires > now);
-        if entries.len() >= self.capacity {
-            // Keep the invalidation markers (they guard against stale puts); drop the copies.
-            entries.retain(|_, entry| entry.customer.is_none());
-        }
+    fn lock(&self) -> Result<MutexGuard<'_, State>, CacheError> {
+        self.state.lock().map_err(|_| CacheError("cache lock poisoned".into()))
+    }
+
+    fn count<T>(&self, found: Option<T>) -> Option<T> {
+        let counter = if found.is_some() { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
     }
 }
 
 #[async_trait]
 impl CustomerCache for InMemoryCache {
-    async fn get(&self, scope: Scope, id: CustomerId) -> Result<Option<Customer>, CacheError> {
-        if self.capacity == 0 {
+    async fn generation(&self, scope: Scope) -> Result<u64, CacheError> {
+        if !self.enabled() {
+            return Ok(0);
+        }
+        Ok(self.lock()?.workspace(scope).generation)
+    }
+
+    async fn get_customer(
+        &self,
+        scope: Scope,
+        generation: u64,
+        id: CustomerId,
+    ) -> Result<Option<Customer>, CacheError> {
+        if !self.enabled() {
             return Ok(None);
         }
-        let mut entries = self.lock()?;
-        match entries.get(&(scope, id)) {
-            Some(entry) if entry.expires > Instant::now() => Ok(entry.customer.clone()),
-            Some(_) => {
-                entries.remove(&(scope, id));
-                Ok(None)
+        let mut state = self.lock()?;
+        let workspace = state.workspace(scope);
+        let found = match workspace.customers.get(&id) {
+            Some((expires, customer)) if workspace.generation == generation && *expires > Instant::now() => {
+                Some(customer.clone())
             }
-            None => Ok(None),
-        }
+            _ => None,
+        };
+        Ok(self.count(found))
     }
 
-    async fn put(&self, customer: &Customer) -> Result<(), CacheError> {
-        if self.capacity == 0 {
+    async fn put_customer(&self, scope: Scope, generation: u64, customer: &Customer) -> Result<(), CacheError> {
+        if !self.enabled() || customer.scope() != scope {
             return Ok(());
         }
-        let mut entries = self.lock()?;
-        let key = (customer.scope(), customer.id);
-        let now = Instant::now();
-        if let Some(entry) = entries.get(&key).filter(|e| e.expires > now) {
-            let newer_cached = entry.customer.as_ref().is_some_and(|c| c.version >= customer.version);
-            if newer_cached || customer.version <= entry.stale_up_to {
-                return Ok(());
-            }
+        let mut state = self.lock()?;
+        if state.workspace(scope).generation != generation {
+            return Ok(());
         }
-        self.make_room(&mut entries);
-        let stale_up_to = entries.get(&key).map_or(0, |e| e.stale_up_to);
-        entries.insert(
-            key,
-            Entry {
-                expires: now + self.ttl,
-                stale_up_to,
-                customer: Some(customer.clone()),
-            },
-        );
+        state.make_room(self.capacity);
+        let entry = (Instant::now() + self.customer_ttl, customer.clone());
+        if state.workspace(scope).customers.insert(customer.id, entry).is_none() {
+            state.entries += 1;
+        }
         Ok(())
     }
 
-    async fn invalidate(&self, scope: Scope, id: CustomerId, stale_up_to: i64) -> Result<(), CacheError> {
-        if self.capacity == 0 {
+    async fn get_page(&self, scope: Scope, generation: u64, key: &str) -> Result<Option<String>, CacheError> {
+        if !self.enabled() {
+            return Ok(None);
+        }
+        let mut state = self.lock()?;
+        let workspace = state.workspace(scope);
+        let found = match workspace.pages.get(key) {
+            Some((expires, page)) if workspace.generation == generation && *expires > Instant::now() => {
+                Some(page.clone())
+            }
+            _ => None,
+        };
+        Ok(self.count(found))
+    }
+
+    async fn put_page(&self, scope: Scope, generation: u64, key: &str, page: &str) -> Result<(), CacheError> {
+        if !self.enabled() {
             return Ok(());
         }
-        let mut entries = self.lock()?;
-        self.make_room(&mut entries);
-        entries.insert(
-            (scope, id),
-            Entry {
-                expires: Instant::now() + self.ttl,
-                stale_up_to,
-                customer: None,
-            },
-        );
+        let mut state = self.lock()?;
+        if state.workspace(scope).generation != generation {
+            return Ok(());
+        }
+        state.make_room(self.capacity);
+        let entry = (Instant::now() + self.page_ttl, page.to_owned());
+        if state.workspace(scope).pages.insert(key.to_owned(), entry).is_none() {
+            state.entries += 1;
+        }
         Ok(())
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use customers_domain::commands::CustomerDraft;
-    use customers_domain::{CustomerType, OrganizationId, UserId, WorkspaceId};
-
-    fn customer(version: i64) -> Customer {
-        let scope = Scope::new(
-            OrganizationId::from_uuid(uuid::Uuid::from_u128(1)),
-            WorkspaceId::from_uuid(uuid::Uuid::from_u128(2)),
-        );
-        let mut c = CustomerDraft::new(CustomerType::Individual, "Асем", "asem@example.kz")
-            .parse()
-            .unwrap()
-            .into_customer(scope, UserId::new(), time::OffsetDateTime::now_utc());
-        c.version = version;
-        c
+    async fn bump(&self, scope: Scope) -> Result<(), CacheError> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        let mut guard = self.lock()?;
+        let state = &mut *guard;
+        state.next_generation += 1;
+        let generation = state.next_generation;
+        let workspace = state.workspaces.entry(scope).or_default();
+        state.entries -= workspace.customers.len() + workspace.pages.len();
+        *workspace = Workspace {
+            generation,
+            ..Default::default()
+        };
+        Ok(())
     }
 
-    #[tokio::test]
-    async fn a_late_reader_cannot_put_back_a_replaced_version() {
-        let cache = InMemoryCache::default();
-        let v1 = customer(1);
-        cache.put(&v1).await.unwrap();
-        cache.invalidate(v1.scope(), v1.id, 1).await.unwrap();
-        assert_eq!(cache.get(v1.scope(), v1.id).await.unwrap(), None);
-        cache.put(&v1).await.unwrap();
-        assert_eq!(cache.get(v1.scope(), v1.id).await.unwrap(), None, "stale put ignored");
-        let mut v2 = v1.clone();
-        v2.version = 2;
-        cache.put(&v2).await.unwrap();
-        assert_eq!(cache.get(v1.scope(), v1.id).await.unwrap(), Some(v2.clone()));
-        cache.put(&v1).await.unwrap();
-        assert_eq!(
-            cache.get(v1.scope(), v1.id).await.unwrap(),
-            Some(v2),
-            "older never replaces newer"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_deleted_customer_is_never_put_back() {
-        let cache = InMemoryCache::default();
-        let c = customer(3);
-        cache.invalidate(c.scope(), c.id, i64::MAX).await.unwrap();
-        cache.put(&c).await.unwrap();
-        assert_eq!(cache.get(c.scope(), c.id).await.unwrap(), None);
-    }
-
-    #[tokio::test]
-    async fn entries_are_per_tenant_and_the_disabled_cache_stores_nothing() {
-        let cache = InMemoryCache::default();
-        let c = customer(1);
-        cache.put(&c).await.unwrap();
-        let other = Scope::new(c.organization_id, WorkspaceId::from_uuid(uuid::Uuid::from_u128(99)));
-        assert_eq!(cache.get(other, c.id).await.unwrap(), None);
-        let disabled = InMemoryCache::disabled();
-        disabled.put(&c).await.unwrap();
-        assert_eq!(disabled.get(c.scope(), c.id).await.unwrap(), None);
+    fn stats(&self) -> CacheStats {
+        CacheStats {
+            backend: if self.enabled() { "memory" } else { "disabled" },
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            errors: 0,
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! - [`db`]: connecting to PostgreSQL or SQLite and running the migrations.
 //! - [`repository`]: the SeaORM customer repository and the database-backed search, one code
 //!   path for both backends.
-//! - [`cache`]: an in-memory customer cache.
+//! - [`cache`]: the in-memory cache (one process); [`redis_cache`]: the shared Redis cache.
 //! - [`events`]: an event publisher that logs and records events.
 //! - [`relay`]: the outbox relay to a Redis Stream.
 //! - [`consumer`]: the consumer of other modules' events on a Redis Stream.
@@ -12,6 +12,7 @@ pub mod cache;
 pub mod consumer;
 pub mod db;
 pub mod events;
+pub mod redis_cache;
 pub mod relay;
 pub mod repository;
 pub mod sql;
@@ -22,6 +23,7 @@ pub use cache::InMemoryCache;
 pub use consumer::InboundConsumer;
 pub use db::{connect, migrate};
 pub use events::RecordingPublisher;
+pub use redis_cache::RedisCache;
 pub use relay::OutboxRelay;
 pub use repository::SeaRepository;
 pub use sea_orm::{DatabaseConnection, DbErr};

@@ -28,6 +28,21 @@ pub struct HealthStatus {
     pub status: String,
 }
 
+/// What the customer cache did since the process started.
+#[derive(Debug, Object)]
+pub struct CacheHealth {
+    /// `redis` (shared by every server copy), `memory` (this process, SQLite only) or
+    /// `disabled`.
+    pub backend: String,
+    /// Reads answered from the cache.
+    pub hits: u64,
+    /// Reads that went to the database (absent, expired, or the cache unavailable).
+    pub misses: u64,
+    /// Failed calls to the cache's store (unreachable, too slow, unreadable entry); requests
+    /// were served from the database.
+    pub errors: u64,
+}
+
 #[derive(ApiResponse)]
 enum ReadyResponse {
     /// The service can serve requests.
@@ -64,5 +79,20 @@ impl HealthApi {
                 ReadyResponse::Unavailable(Json(problem))
             }
         }
+    }
+
+    /// Cache counters
+    ///
+    /// Hits, misses and errors of the customer cache since the process started, and which
+    /// cache is in use. Errors do not fail requests: they are served from the database.
+    #[oai(path = "/health/cache", method = "get", operation_id = "cacheStats")]
+    async fn cache(&self) -> Json<CacheHealth> {
+        let stats = self.service.cache_stats();
+        Json(CacheHealth {
+            backend: stats.backend.to_owned(),
+            hits: stats.hits,
+            misses: stats.misses,
+            errors: stats.errors,
+        })
     }
 }

@@ -11,8 +11,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use customers_api::app;
+use customers_api::app::{self, Service};
 use customers_api::auth::{Claims, JwtKeys};
+use customers_domain::ports::CustomerCache;
+use customers_infra::DatabaseConnection;
 use customers_infra::testing::{Backend, TestDatabase};
 use sea_orm::{ConnectionTrait, Statement};
 
@@ -84,15 +86,22 @@ pub struct TestApp {
     pub workspace: Uuid,
     /// The default user (`sub`).
     pub user: Uuid,
-    // Dropping the sender shuts the server down; the database is dropped after it.
+    // Dropping the sender shuts the server down; the database is dropped after it (and after
+    // every copy of the server on it).
     _shutdown: tokio::sync::oneshot::Sender<()>,
     /// The database under the server (for checks the API cannot make).
-    pub db: TestDatabase,
+    pub db: Arc<TestDatabase>,
 }
 
 impl TestApp {
     /// Starts the real server on a fresh, migrated database of `backend`.
     pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, app::service).await
+    }
+
+    /// Starts the real server on a fresh, migrated database of `backend`, with the service
+    /// `wire` makes on it.
+    async fn spawn_with(backend: Backend, wire: impl FnOnce(DatabaseConnection) -> Service) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             // `TEST_LOG=1 cargo test … -- --nocapture` shows the server's log (its 500s).
             let _ = tracing_subscriber::fmt()
@@ -101,7 +110,7 @@ impl TestApp {
                 .try_init();
         }
         let db = TestDatabase::new(backend).await;
-        let service = Arc::new(app::service(db.connection.clone()));
+        let service = Arc::new(wire(db.connection.clone()));
         let keys = JwtKeys::new(SECRET);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
@@ -128,7 +137,7 @@ impl TestApp {
             workspace: Uuid::now_v7(),
             user: Uuid::now_v7(),
             _shutdown: tx,
-            db,
+            db: Arc::new(db),
         }
     }
 
@@ -368,6 +377,45 @@ impl TestApp {
             .await
             .expect("update purchase_count");
         assert_eq!(result.rows_affected(), 1, "customer {id} not found in the database");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server copies with a given cache (several servers over one database sharing a Redis)
+// ---------------------------------------------------------------------------------------------
+
+impl TestApp {
+    /// Starts the real server on a fresh, migrated database of `backend` with `cache`.
+    pub async fn spawn_with_cache(backend: Backend, cache: Arc<dyn CustomerCache>) -> Self {
+        Self::spawn_with(backend, |db| app::service_with_cache(db, cache)).await
+    }
+
+    /// Another copy of the server over the same database, with its own `cache` (as another
+    /// process would have), for the same default organization, workspace and user.
+    pub async fn copy_with_cache(&self, cache: Arc<dyn CustomerCache>) -> Self {
+        let service = Arc::new(app::service_with_cache(self.db.connection.clone(), cache));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr, _task) = app::serve(
+            "127.0.0.1:0".parse().expect("address"),
+            service,
+            Arc::new(self.keys.clone()),
+            async move {
+                let _ = rx.await;
+            },
+        )
+        .await
+        .expect("the server binds a free port");
+        Self {
+            address: format!("http://{addr}"),
+            backend: self.backend,
+            client: self.client.clone(),
+            keys: self.keys.clone(),
+            org: self.org,
+            workspace: self.workspace,
+            user: self.user,
+            _shutdown: tx,
+            db: self.db.clone(),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod helpers;
 
 mod auth;
 mod bulk;
+mod cache;
 mod concurrency;
 mod crash;
 mod crud;

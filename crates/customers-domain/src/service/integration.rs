@@ -108,11 +108,18 @@ where
         }
         let (event_id, event_type) = (envelope.event_id, envelope.type_name());
         let now = self.clock.now();
-        match self.repository.apply_inbound(&envelope, now).await.map_err(internal)? {
-            InboundOutcome::Applied(updated) => {
-                if let Some(customer) = updated {
-                    self.forget(customer.scope(), customer.id, customer.version - 1).await;
-                }
+        let applied = self.repository.apply_inbound(&envelope, now).await;
+        match &applied {
+            Ok(InboundOutcome::Applied(Some(customer))) => self.bump(customer.scope()).await,
+            // The outcome of a failure is unknown: the customer may have changed.
+            Err(_) => {
+                self.bump(Scope::new(envelope.organization_id, envelope.workspace_id))
+                    .await;
+            }
+            Ok(_) => {}
+        }
+        match applied.map_err(internal)? {
+            InboundOutcome::Applied(_) => {
                 info!(%event_id, event_type, "inbound event applied");
                 Ok(Ingested::Applied { event_id, event_type })
             }

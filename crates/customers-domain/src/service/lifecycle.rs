@@ -355,17 +355,18 @@ where
                 .await
             {
                 Ok(()) => {
-                    self.forget(scope, primary, current.version).await;
-                    for other in &others {
-                        self.forget(scope, other.id, i64::MAX).await;
-                    }
+                    self.bump(scope).await;
                     self.publish(events).await;
                     return Ok(merged);
                 }
                 Err(RepositoryError::VersionConflict) => continue,
                 Err(RepositoryError::NotFound) => return Err(CustomerError::NotFound),
                 Err(RepositoryError::Duplicate(field)) => return Err(self.duplicate(scope, field, &merged).await),
-                Err(other) => return Err(internal(other)),
+                Err(other) => {
+                    // The outcome is unknown (the commit may have happened).
+                    self.bump(scope).await;
+                    return Err(internal(other));
+                }
             }
         }
         Err(CustomerError::Contention)
@@ -409,12 +410,16 @@ where
             .flat_map(|customer| creation_events(customer, actor, now, Some(IMPORT)))
             .collect();
         match self.repository.insert_many(&customers, &events).await {
-            Ok(()) => {}
+            Ok(()) => self.bump(scope).await,
             Err(batch) => {
                 // A concurrent writer took a value after the checks above.
                 let field = match batch.error {
                     RepositoryError::Duplicate(field) => field,
-                    other => return Err(internal(other)),
+                    other => {
+                        // The outcome is unknown (the commit may have happened).
+                        self.bump(scope).await;
+                        return Err(internal(other));
+                    }
                 };
                 return Err(CustomerError::Conflicts(ValidationErrors::single(
                     format!("[{}].{field}", batch.index),
@@ -459,13 +464,16 @@ where
                 event: CustomerEvent::Deleted { deleted_by: actor },
             })
             .collect();
-        let deleted = self
-            .repository
-            .soft_delete(scope, &unique, now, actor, &events)
-            .await
-            .map_err(internal)?;
-        for id in &deleted {
-            self.forget(scope, *id, i64::MAX).await;
+        let deleted = match self.repository.soft_delete(scope, &unique, now, actor, &events).await {
+            Ok(deleted) => deleted,
+            Err(err) => {
+                // The outcome is unknown (the commit may have happened).
+                self.bump(scope).await;
+                return Err(internal(err));
+            }
+        };
+        if !deleted.is_empty() {
+            self.bump(scope).await;
         }
         self.publish(
             events
@@ -506,18 +514,24 @@ where
             CustomerEvent::Restored { restored_by: actor },
         )];
         match self.repository.restore(&restored, &events).await {
-            Ok(()) => {}
+            Ok(()) => self.bump(scope).await,
             Err(RepositoryError::Duplicate(field)) => return Err(self.duplicate(scope, field, &restored).await),
             Err(RepositoryError::NotFound) => return Err(CustomerError::NotFound),
-            Err(other) => return Err(internal(other)),
+            Err(other) => {
+                // The outcome is unknown (the commit may have happened).
+                self.bump(scope).await;
+                return Err(internal(other));
+            }
         }
-        self.forget(scope, id, deleted.version).await;
         self.publish(events).await;
         Ok(restored)
     }
 
     /// Removes for good the customers deleted longer ago than the retention window. Returns
     /// how many.
+    ///
+    /// No cache generation is bumped: a purged customer was deleted first (a write that bumped
+    /// its workspace), and no cached read (customer by id, list page) shows deleted customers.
     pub async fn purge_expired(&self) -> Result<u64, CustomerError> {
         let before = self.clock.now() - self.retention;
         self.repository.purge(before).await.map_err(internal)

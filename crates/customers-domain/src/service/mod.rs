@@ -3,8 +3,10 @@
 //! - this file: the service, create/get/list/update/delete, and the write loop every change
 //!   goes through (optimistic concurrency with retries, or `If-Match`);
 //! - [`parts`]: contacts, addresses and notes;
-//! - [`lifecycle`]: status, conversion, duplicates, merge, bulk operations, restore, purge.
+//! - [`lifecycle`]: status, conversion, duplicates, merge, bulk operations, restore, purge;
+//! - [`cache`]: reads through the cache, and its invalidation after every committed write.
 
+mod cache;
 mod integration;
 mod lifecycle;
 mod parts;
@@ -89,9 +91,13 @@ where
         let customer = input.into_customer(scope, actor, now);
         let events = creation_events(&customer, actor, now, None);
         match self.repository.insert(&customer, &events).await {
-            Ok(()) => {}
+            Ok(()) => self.bump(scope).await,
             Err(RepositoryError::Duplicate(field)) => return Err(self.duplicate(scope, field, &customer).await),
-            Err(other) => return Err(internal(other)),
+            Err(other) => {
+                // The outcome is unknown (the commit may have happened).
+                self.bump(scope).await;
+                return Err(internal(other));
+            }
         }
         self.publish(events).await;
         Ok(customer)
@@ -102,22 +108,14 @@ where
     /// Errors: [`CustomerError::NotFound`], also for a customer of another workspace.
     #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id, customer_id = %id))]
     pub async fn get(&self, scope: Scope, id: CustomerId) -> Result<Customer, CustomerError> {
-        if let Ok(Some(cached)) = self.cache.get(scope, id).await
-            && cached.scope() == scope
-        {
-            return Ok(cached);
-        }
-        let customer = self.load(scope, id).await?;
-        if let Err(err) = self.cache.put(&customer).await {
-            warn!("cache put failed: {err}");
-        }
-        Ok(customer)
+        self.cached_customer(scope, id).await
     }
 
     /// One page of the workspace's customers.
     #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id))]
     pub async fn list(&self, scope: Scope, query: &CustomerQuery) -> Result<CustomerList, CustomerError> {
-        self.search.search(scope, query).await.map_err(internal)
+        self.cached_list(scope, query, || self.search.search(scope, query), |page| &page.items)
+            .await
     }
 
     /// Applies `changes`; contacts and addresses, when given, replace the sets. A status
@@ -237,7 +235,7 @@ where
                 .await
             {
                 Ok(()) => {
-                    self.forget(scope, id, current.version).await;
+                    self.bump(scope).await;
                     self.publish(events).await;
                     return Ok((current, next));
                 }
@@ -248,16 +246,14 @@ where
                 }
                 Err(RepositoryError::NotFound) => return Err(CustomerError::NotFound),
                 Err(RepositoryError::Duplicate(field)) => return Err(self.duplicate(scope, field, &next).await),
-                Err(other) => return Err(internal(other)),
+                Err(other) => {
+                    // The outcome is unknown (the commit may have happened).
+                    self.bump(scope).await;
+                    return Err(internal(other));
+                }
             }
         }
         Err(CustomerError::Contention)
-    }
-
-    pub(crate) async fn forget(&self, scope: Scope, id: CustomerId, stale_up_to: i64) {
-        if let Err(err) = self.cache.invalidate(scope, id, stale_up_to).await {
-            warn!("cache invalidation failed: {err}");
-        }
     }
 
     pub(crate) async fn publish(&self, events: Vec<EventEnvelope>) {
@@ -558,9 +554,12 @@ mod tests {
 
     fn quiet_cache() -> MockCustomerCache {
         let mut cache = MockCustomerCache::new();
-        cache.expect_get().returning(|_, _| Ok(None));
-        cache.expect_put().returning(|_| Ok(()));
-        cache.expect_invalidate().returning(|_, _, _| Ok(()));
+        cache.expect_generation().returning(|_| Ok(1));
+        cache.expect_get_customer().returning(|_, _, _| Ok(None));
+        cache.expect_put_customer().returning(|_, _, _| Ok(()));
+        cache.expect_get_page().returning(|_, _, _| Ok(None));
+        cache.expect_put_page().returning(|_, _, _, _| Ok(()));
+        cache.expect_bump().returning(|_| Ok(()));
         cache
     }
 
@@ -678,10 +677,12 @@ mod tests {
         let customer = existing(scope()).await;
         let cached = customer.clone();
         let mut cache = MockCustomerCache::new();
+        cache.expect_generation().returning(|_| Ok(7));
         cache
-            .expect_get()
+            .expect_get_customer()
+            .with(always(), mockall::predicate::eq(7), always())
             .times(1)
-            .returning(move |_, _| Ok(Some(cached.clone())));
+            .returning(move |_, _, _| Ok(Some(cached.clone())));
         let mut repo = MockCustomerRepository::new();
         repo.expect_get().never();
         let service: Svc = CustomerService::new(repo, MockCustomerSearch::new(), cache, recording_events().0, clock());
@@ -690,11 +691,14 @@ mod tests {
         // A broken cache is a miss, not a failure.
         let stored = customer.clone();
         let mut cache = MockCustomerCache::new();
-        cache.expect_get().returning(|_, _| Err(CacheError("down".into())));
+        cache.expect_generation().returning(|_| Ok(7));
         cache
-            .expect_put()
+            .expect_get_customer()
+            .returning(|_, _, _| Err(CacheError("down".into())));
+        cache
+            .expect_put_customer()
             .times(1)
-            .returning(|_| Err(CacheError("down".into())));
+            .returning(|_, _, _| Err(CacheError("down".into())));
         let mut repo = MockCustomerRepository::new();
         repo.expect_get()
             .times(1)
@@ -825,21 +829,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn delete_forgets_the_cache_entry_and_survives_a_publisher_failure() {
+    async fn delete_bumps_the_cache_generation_and_survives_a_publisher_failure() {
         let customer = existing(scope()).await;
         let id = customer.id;
+        let mut sequence = mockall::Sequence::new();
         let mut repo = MockCustomerRepository::new();
         repo.expect_get().returning(move |_, _| Ok(Some(customer.clone())));
         repo.expect_soft_delete()
             .withf(move |_, ids, at, by, events| ids == [id] && *at == NOW && *by == actor() && events.len() == 1)
             .times(1)
+            .in_sequence(&mut sequence)
             .returning(|_, ids, _, _, _| Ok(ids.to_vec()));
         let mut cache = MockCustomerCache::new();
         cache
-            .expect_invalidate()
-            .with(always(), mockall::predicate::eq(id), mockall::predicate::eq(i64::MAX))
+            .expect_bump()
+            .with(mockall::predicate::eq(scope()))
             .times(1)
-            .returning(|_, _, _| Ok(()));
+            .in_sequence(&mut sequence)
+            .returning(|_| Ok(()));
         let mut events = MockEventPublisher::new();
         events
             .expect_publish()
