@@ -4,6 +4,7 @@
 //! commands, the list query, domain errors and events, the ports (repository, cache, search,
 //! event publisher, clock) and the use-case service generic over them.
 
+pub mod analytics;
 pub mod commands;
 pub mod error;
 pub mod events;
