@@ -19,6 +19,7 @@ mod m20261125_000003_match_keys;
 mod m20261125_000004_outbox;
 mod m20261125_000005_inbound;
 mod m20261125_000006_list_indexes;
+mod m20261125_000007_workspace_settings;
 
 /// Runs the migrations in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_outbox::Migration),
             Box::new(m20261125_000005_inbound::Migration),
             Box::new(m20261125_000006_list_indexes::Migration),
+            Box::new(m20261125_000007_workspace_settings::Migration),
         ]
     }
 }

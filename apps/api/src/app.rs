@@ -21,6 +21,7 @@ use crate::routes::health::HealthApi;
 use crate::routes::integration::IntegrationApi;
 use crate::routes::lifecycle::LifecycleApi;
 use crate::routes::parts::PartsApi;
+use crate::routes::segments::SegmentsApi;
 
 /// The customer service as wired in this server (the cache is picked at start).
 pub type Service =
@@ -57,6 +58,7 @@ type Apis = (
     LifecycleApi,
     PartsApi,
     IntegrationApi,
+    SegmentsApi,
     HealthApi,
     EventSchemas,
 );
@@ -68,6 +70,7 @@ fn openapi(service: Arc<Service>) -> OpenApiService<Apis, ()> {
             LifecycleApi::new(service.clone()),
             PartsApi::new(service.clone()),
             IntegrationApi::new(service.clone()),
+            SegmentsApi::new(service.clone()),
             HealthApi::new(service),
             EventSchemas,
         ),

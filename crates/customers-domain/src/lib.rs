@@ -26,4 +26,4 @@ pub use model::{
     CustomerStatus, CustomerType, Rating, SocialMedia,
 };
 pub use money::Money;
-pub use service::{CustomerService, Ingested};
+pub use service::{CustomerService, Ingested, SegmentCounts};

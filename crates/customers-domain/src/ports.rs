@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::analytics::segment::{Condition, Segment, SegmentRules};
 use crate::error::UniqueField;
 use crate::events::EventEnvelope;
 use crate::ids::{CustomerId, NoteId, OrganizationId, Scope, UserId};
@@ -206,6 +207,12 @@ pub trait CustomerRepository: Send + Sync + 'static {
 
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), RepositoryError>;
+
+    /// The segment thresholds of a workspace; `Ok(None)` when it keeps the defaults.
+    async fn segment_rules(&self, scope: Scope) -> Result<Option<SegmentRules>, RepositoryError>;
+
+    /// Stores the segment thresholds of a workspace (replacing earlier ones).
+    async fn put_segment_rules(&self, scope: Scope, rules: &SegmentRules) -> Result<(), RepositoryError>;
 }
 
 /// The read model of other modules' events (orders, deals, invoices and payments), their
@@ -264,6 +271,16 @@ pub trait CustomerSearch: Send + Sync + 'static {
     /// the total counted as the query's count mode says, and the position after the page's last
     /// row when more rows follow (for every sort order, also for offset pages).
     async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<CustomerList, RepositoryError>;
+
+    /// How many live customers of `scope` fall in each segment, where a customer belongs to
+    /// the first segment of `rules` (in order) whose condition it meets, and to `otherwise`
+    /// when it meets none. Segments without customers may be left out.
+    async fn segment_counts(
+        &self,
+        scope: Scope,
+        rules: &[(Segment, Condition)],
+        otherwise: Segment,
+    ) -> Result<Vec<(Segment, u64)>, RepositoryError>;
 }
 
 /// A failure of the cache. The service treats it as a miss and carries on.

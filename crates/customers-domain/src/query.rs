@@ -176,6 +176,8 @@ pub struct CustomerFilter {
     pub created_from: Option<OffsetDateTime>,
     /// Created at or before.
     pub created_to: Option<OffsetDateTime>,
+    /// In this segment (by the workspace's thresholds, as of the query).
+    pub segment: Option<crate::analytics::segment::Segment>,
 }
 
 /// A validated list query.
@@ -195,6 +197,10 @@ pub struct CustomerQuery {
     pub after: Option<Keyset>,
     /// How the total is counted.
     pub count: CountMode,
+    /// The membership condition of `filter.segment`, resolved by the service with the
+    /// workspace's thresholds and the current time (not part of the fingerprint: a cursor
+    /// stays valid as time passes).
+    pub segment_condition: Option<crate::analytics::segment::Condition>,
 }
 
 impl Default for CustomerQuery {
@@ -207,6 +213,7 @@ impl Default for CustomerQuery {
             limit: DEFAULT_LIMIT,
             after: None,
             count: CountMode::default(),
+            segment_condition: None,
         }
     }
 }
@@ -283,6 +290,7 @@ impl CustomerQuery {
             limit,
             after: None,
             count: CountMode::default(),
+            segment_condition: None,
         })
     }
 

@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use customers_domain::analytics::segment::{Condition, Segment, SegmentRules};
 use customers_domain::events::EventEnvelope;
 use customers_domain::lifecycle::names::match_key;
 use customers_domain::model::fold_case;
@@ -30,6 +31,7 @@ use crate::sql::{Codec, Sql, corrupt, like_escape};
 
 mod bulk;
 mod inbound;
+mod segments;
 
 const CUSTOMER_COLUMNS: &str = "c.id, c.organization_id, c.workspace_id, c.type, c.status, c.name, c.email, \
     c.phone, c.iin, c.bin, c.company_name, c.company_size, c.industry, c.credit_limit, c.current_balance, \
@@ -623,6 +625,10 @@ impl SeaRepository {
         if let Some(to) = f.created_to {
             sql.push(" AND c.created_at <= ").bind(k.time(to));
         }
+        if let Some(condition) = &query.segment_condition {
+            sql.push(" AND ");
+            self.condition_sql(sql, condition);
+        }
     }
 }
 
@@ -1202,6 +1208,14 @@ impl CustomerRepository for SeaRepository {
     async fn ping(&self) -> Result<(), RepositoryError> {
         self.db.ping().await.map_err(db_error)
     }
+
+    async fn segment_rules(&self, scope: Scope) -> Result<Option<SegmentRules>, RepositoryError> {
+        self.read_segment_rules(scope).await
+    }
+
+    async fn put_segment_rules(&self, scope: Scope, rules: &SegmentRules) -> Result<(), RepositoryError> {
+        self.write_segment_rules(scope, rules, OffsetDateTime::now_utc()).await
+    }
 }
 
 #[async_trait]
@@ -1246,5 +1260,14 @@ impl CustomerSearch for SeaRepository {
             limit: query.limit,
             next,
         })
+    }
+
+    async fn segment_counts(
+        &self,
+        scope: Scope,
+        rules: &[(Segment, Condition)],
+        otherwise: Segment,
+    ) -> Result<Vec<(Segment, u64)>, RepositoryError> {
+        self.count_segments(scope, rules, otherwise).await
     }
 }

@@ -18,6 +18,7 @@ pub mod events;
 pub mod integration;
 pub mod lifecycle;
 pub mod parts;
+pub mod segments;
 
 /// Declares a wire enum mirroring a domain enum, with conversions both ways.
 macro_rules! wire_enum {
@@ -782,6 +783,7 @@ pub fn allowed_values(parameter: &str) -> Option<&'static [&'static str]> {
         "sortBy" => Some(&["createdAt", "updatedAt", "name", "totalPurchases", "rating"]),
         "sortOrder" => Some(&["ASC", "DESC"]),
         "count" => Some(&["exact", "estimated", "none"]),
+        "segment" => Some(customers_domain::analytics::segment::Segment::WIRE),
         _ => None,
     }
 }

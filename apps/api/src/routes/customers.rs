@@ -162,6 +162,8 @@ impl CustomersApi {
         /// How `total` is counted: `exact` (default), `estimated` (exact up to 10,000 matches,
         /// the planner's estimate beyond, flagged by `totalIsEstimate`), or `none`.
         count: Query<Option<CountParam>>,
+        /// Only customers of this segment (by the workspace's thresholds, as of now).
+        segment: Query<Option<crate::dto::segments::SegmentName>>,
         keys: Data<&Arc<JwtKeys>>,
     ) -> Result<ListResponse> {
         let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
@@ -199,6 +201,7 @@ impl CustomersApi {
             max_purchases: max_purchases.0,
             created_from,
             created_to,
+            segment: segment.0.map(Into::into),
         };
         let query = CustomerQuery::new(
             filter,

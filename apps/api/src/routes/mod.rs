@@ -5,6 +5,7 @@ pub mod health;
 pub mod integration;
 pub mod lifecycle;
 pub mod parts;
+pub mod segments;
 
 use poem_openapi::Tags;
 

@@ -25,6 +25,7 @@ mod merge;
 mod openapi;
 mod parts;
 mod restore;
+mod segments;
 mod snapshots;
 mod stream;
 mod tenancy;

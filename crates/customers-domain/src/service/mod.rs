@@ -6,11 +6,13 @@
 //! - [`lifecycle`]: status, conversion, duplicates, merge, bulk operations, restore, purge;
 //! - [`cache`]: reads through the cache, and its invalidation after every committed write.
 
+mod analytics;
 mod cache;
 mod integration;
 mod lifecycle;
 mod parts;
 
+pub use analytics::SegmentCounts;
 pub use integration::Ingested;
 pub use lifecycle::{BulkDeleteOutcome, ConvertLead, DuplicateCheck, DuplicateMatch, DuplicateReport, SuggestedAction};
 
@@ -114,6 +116,17 @@ where
     /// One page of the workspace's customers.
     #[tracing::instrument(skip_all, fields(workspace_id = %scope.workspace_id))]
     pub async fn list(&self, scope: Scope, query: &CustomerQuery) -> Result<CustomerList, CustomerError> {
+        if let Some(segment) = query.filter.segment {
+            // Membership depends on the time of the query: resolved now, never cached.
+            let rules = self.segment_rules(scope).await?;
+            let mut resolved = query.clone();
+            resolved.segment_condition = Some(crate::analytics::segment::segment_condition(
+                segment,
+                &rules,
+                self.clock.now(),
+            ));
+            return self.search.search(scope, &resolved).await.map_err(internal);
+        }
         self.cached_list(scope, query, || self.search.search(scope, query), |page| &page.items)
             .await
     }
