@@ -4,9 +4,5 @@
 //! - [`segment`]: segments (LOST, VIP, LOYAL, NEW, AT_RISK, DORMANT, PROMISING), one
 //!   first-match rule with per-workspace thresholds, also expressed as conditions the database
 //!   evaluates.
-//! - [`clv`]: the buy-till-you-die models BG/NBD and Gamma-Gamma, fitted per workspace:
-//!   probability that a customer is still active, expected purchases and order value,
-//!   predicted lifetime value.
 
-pub mod clv;
 pub mod segment;
