@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::analytics::rfm::RfmCell;
 use crate::analytics::segment::{Condition, Segment, SegmentRules};
 use crate::error::UniqueField;
 use crate::events::EventEnvelope;
@@ -281,6 +282,11 @@ pub trait CustomerSearch: Send + Sync + 'static {
         rules: &[(Segment, Condition)],
         otherwise: Segment,
     ) -> Result<Vec<(Segment, u64)>, RepositoryError>;
+
+    /// The recency × frequency grid of the live customers of `scope` with a purchase: per
+    /// pair of scores (as [`crate::analytics::rfm::scores`] gives them), the customers and
+    /// their total purchases. Empty cells may be left out.
+    async fn rfm_grid(&self, scope: Scope) -> Result<Vec<RfmCell>, RepositoryError>;
 }
 
 /// A failure of the cache. The service treats it as a miss and carries on.

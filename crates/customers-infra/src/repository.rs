@@ -1270,4 +1270,8 @@ impl CustomerSearch for SeaRepository {
     ) -> Result<Vec<(Segment, u64)>, RepositoryError> {
         self.count_segments(scope, rules, otherwise).await
     }
+
+    async fn rfm_grid(&self, scope: Scope) -> Result<Vec<customers_domain::analytics::rfm::RfmCell>, RepositoryError> {
+        self.rfm_cells(scope).await
+    }
 }

@@ -1,6 +1,6 @@
-//! Segments in the database agree with the domain's rule: on randomized customers, the list's
-//! segment filter and the counts per segment give exactly what `classify` gives, on SQLite and
-//! PostgreSQL, with the default and with other thresholds.
+//! Analytics in the database agree with the domain's rules: on randomized customers, the list's
+//! segment filter and the counts per segment give exactly what `classify` gives, and the RFM
+//! grid exactly what `rfm::scores` gives, on SQLite and PostgreSQL.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use customers_domain::analytics::rfm::scores;
 use customers_domain::analytics::segment::{
     Segment, SegmentFacts, SegmentRules, classify, own_rule, segment_condition,
 };
@@ -207,7 +208,43 @@ async fn workspace_thresholds_are_stored_per_workspace(repo: SeaRepository) {
     assert_eq!(repo.segment_rules(a).await.unwrap(), Some(stricter));
 }
 
+async fn rfm_grid_agrees_with_the_reference_scores(repo: SeaRepository) {
+    let scope = Scope::new(Uuid::now_v7().into(), Uuid::now_v7().into());
+    let mut customers = random_customers(scope, 500, 0x5EED_0003);
+    // Many ties on purpose: few distinct counts and dates, a few distinct totals.
+    let mut rng = Rng(99);
+    for c in &mut customers {
+        c.total_purchases = Money::parse(Decimal::from(rng.pick(&[100, 100, 250, 999, 5_000]))).expect("amount");
+    }
+    repo.insert_many(&customers, &[]).await.expect("stored");
+    let scored: Vec<&Customer> = customers
+        .iter()
+        .filter(|c| c.purchase_count > 0 && c.last_purchase_date.is_some())
+        .collect();
+    let recency = scores(&scored.iter().map(|c| c.last_purchase_date).collect::<Vec<_>>());
+    let frequency = scores(&scored.iter().map(|c| c.purchase_count).collect::<Vec<_>>());
+    let mut want: BTreeMap<(u8, u8), (u64, Decimal)> = BTreeMap::new();
+    for (i, c) in scored.iter().enumerate() {
+        let cell = want.entry((recency[i], frequency[i])).or_default();
+        cell.0 += 1;
+        cell.1 += c.total_purchases.amount();
+    }
+    let got: BTreeMap<(u8, u8), (u64, Decimal)> = repo
+        .rfm_grid(scope)
+        .await
+        .expect("grid")
+        .into_iter()
+        .map(|cell| ((cell.recency, cell.frequency), (cell.customers, cell.revenue.amount())))
+        .collect();
+    assert_eq!(got, want);
+    assert!(want.len() > 5, "the sample spreads over the grid");
+    // A workspace without purchases has an empty grid.
+    let empty = Scope::new(Uuid::now_v7().into(), Uuid::now_v7().into());
+    assert!(repo.rfm_grid(empty).await.unwrap().is_empty());
+}
+
 both_backends!(
+    rfm_grid_agrees_with_the_reference_scores,
     segment_sql_agrees_with_the_rule,
     segment_sql_agrees_with_other_thresholds,
     workspace_thresholds_are_stored_per_workspace,

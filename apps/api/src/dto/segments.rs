@@ -168,3 +168,46 @@ impl From<SegmentCounts> for SegmentsResponse {
         }
     }
 }
+
+/// One cell of the recency × frequency grid.
+#[derive(Debug, Clone, Object)]
+pub struct RfmCellDto {
+    /// Recency score, 5 = bought most recently.
+    pub recency: u8,
+    /// Frequency score, 5 = most purchases.
+    pub frequency: u8,
+    /// Customers in the cell.
+    pub customers: u64,
+    /// Their total purchases.
+    pub revenue: Amount,
+}
+
+/// The RFM grid of a workspace.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RfmResponse {
+    /// When it was computed.
+    pub as_of: OffsetDateTime,
+    /// Customers scored (those with a purchase).
+    pub customers: u64,
+    /// All 25 cells, recency 5 to 1, frequency 1 to 5 within each.
+    pub cells: Vec<RfmCellDto>,
+}
+
+impl From<(OffsetDateTime, u64, Vec<customers_domain::analytics::rfm::RfmCell>)> for RfmResponse {
+    fn from((as_of, customers, cells): (OffsetDateTime, u64, Vec<customers_domain::analytics::rfm::RfmCell>)) -> Self {
+        Self {
+            as_of,
+            customers,
+            cells: cells
+                .into_iter()
+                .map(|c| RfmCellDto {
+                    recency: c.recency,
+                    frequency: c.frequency,
+                    customers: c.customers,
+                    revenue: c.revenue.into(),
+                })
+                .collect(),
+        }
+    }
+}

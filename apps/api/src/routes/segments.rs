@@ -10,7 +10,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use crate::app::Service;
 use crate::auth::{BearerAuth, Permission};
 use crate::dto::IdParam;
-use crate::dto::segments::{SegmentRulesDto, SegmentsResponse};
+use crate::dto::segments::{RfmResponse, SegmentRulesDto, SegmentsResponse};
 use crate::json::JsonBody;
 use crate::problem::{ApiError, ErrorResponse};
 use crate::routes::ApiTags;
@@ -41,6 +41,13 @@ enum Rules {
     /// The workspace's thresholds.
     #[oai(status = 200)]
     Ok(Json<SegmentRulesDto>),
+}
+
+#[derive(ApiResponse)]
+enum Rfm {
+    /// The recency × frequency grid.
+    #[oai(status = 200)]
+    Ok(Json<RfmResponse>),
 }
 
 #[OpenApi(tag = "ApiTags::Customers")]
@@ -110,5 +117,29 @@ impl SegmentsApi {
         let rules = body.0.into_rules().map_err(ApiError::Validation)?;
         let stored = self.service.set_segment_rules(scope, rules).await?;
         Ok(Rules::Ok(Json(stored.into())))
+    }
+
+    /// RFM grid
+    ///
+    /// Recency, frequency and monetary scores are 1..5 by quintiles among the workspace's
+    /// customers with a purchase (score = ⌈5·k/n⌉ with k the customers whose value is ≤ this
+    /// one, so ties share a score; the most recent, most frequent and largest score 5). The
+    /// grid gives, for every recency × frequency pair, the customers and their total
+    /// purchases.
+    #[oai(
+        path = "/api/v1/workspaces/:workspaceId/customers/analytics/rfm",
+        method = "get",
+        operation_id = "getRfmGrid"
+    )]
+    async fn rfm(
+        &self,
+        auth: BearerAuth,
+        /// Workspace.
+        #[oai(name = "workspaceId")]
+        workspace_id: Path<IdParam>,
+    ) -> Result<Rfm> {
+        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
+        let grid = self.service.rfm_grid(scope).await?;
+        Ok(Rfm::Ok(Json(grid.into())))
     }
 }

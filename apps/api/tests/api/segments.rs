@@ -123,3 +123,67 @@ async fn thresholds_are_per_workspace_and_checked(app: TestApp) {
         .assert_problem(403);
 }
 both_backends!(thresholds_are_per_workspace_and_checked);
+
+/// `order.completed` for `customer`, through `POST /customers/events`.
+async fn order(app: &TestApp, customer: &str, order_id: &str, amount: &str, days_ago: i64) {
+    let at = time::OffsetDateTime::now_utc() - time::Duration::days(days_ago);
+    let at = at.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let token = app.token(app.org, &[app.workspace], &["customers:integrate"]);
+    let body = json!({
+        "eventId": uuid::Uuid::now_v7(),
+        "type": "order.completed",
+        "version": 1,
+        "occurredAt": at,
+        "organizationId": app.org,
+        "workspaceId": app.workspace,
+        "payload": {"orderId": order_id, "customerId": customer, "totalAmount": amount, "completedAt": at, "items": []}
+    });
+    app.call_as(&token, app.workspace, Method::POST, "/events", Some(&body))
+        .await
+        .assert_status(200);
+}
+
+async fn rfm_grid_scores_customers_with_purchases(app: TestApp) {
+    let empty = app
+        .call(Method::GET, "/analytics/rfm", None)
+        .await
+        .assert_status(200)
+        .body;
+    assert_eq!(empty["customers"], 0);
+    assert_eq!(empty["cells"].as_array().unwrap().len(), 25);
+    assert_eq!(
+        (
+            empty["cells"][0]["recency"].clone(),
+            empty["cells"][0]["frequency"].clone()
+        ),
+        (json!(5), json!(1))
+    );
+
+    let recent = lead(&app, "Гульнара", "gulnara@rfm.kz").await;
+    let old = lead(&app, "Даурен", "dauren@rfm.kz").await;
+    let _never = lead(&app, "Жанна", "zhanna@rfm.kz").await;
+    order(&app, &recent, "O-1", "100.00", 1).await;
+    order(&app, &recent, "O-2", "150.50", 2).await;
+    order(&app, &old, "O-3", "40.00", 300).await;
+    let grid = app
+        .call(Method::GET, "/analytics/rfm", None)
+        .await
+        .assert_status(200)
+        .body;
+    assert_eq!(grid["customers"], 2, "{grid}");
+    let cell = |r: u64, f: u64| {
+        grid["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["recency"] == r && c["frequency"] == f)
+            .cloned()
+            .unwrap()
+    };
+    // Two scored: the recent, frequent one scores 5/5; the other ⌈5·1/2⌉ = 3 on both.
+    assert_eq!(cell(5, 5)["customers"], 1);
+    assert_eq!(cell(5, 5)["revenue"], "250.50");
+    assert_eq!(cell(3, 3)["customers"], 1);
+    assert_eq!(cell(3, 3)["revenue"], "40.00");
+}
+both_backends!(rfm_grid_scores_customers_with_purchases);

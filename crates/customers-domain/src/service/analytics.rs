@@ -2,6 +2,7 @@
 
 use time::OffsetDateTime;
 
+use crate::analytics::rfm::RfmCell;
 use crate::analytics::segment::{Segment, SegmentRules, own_rule};
 use crate::error::CustomerError;
 use crate::ids::Scope;
@@ -71,5 +72,31 @@ where
             counts,
             rules,
         })
+    }
+
+    /// The recency × frequency grid of the workspace: all 25 cells (recency 5..1, frequency
+    /// 1..5), with the customers and revenue in each, and how many customers were scored.
+    pub async fn rfm_grid(&self, scope: Scope) -> Result<(OffsetDateTime, u64, Vec<RfmCell>), CustomerError> {
+        let now = self.clock.now();
+        let found = self.search.rfm_grid(scope).await.map_err(internal)?;
+        let scored = found.iter().map(|c| c.customers).sum();
+        let mut cells = Vec::with_capacity(25);
+        for recency in (1..=5).rev() {
+            for frequency in 1..=5 {
+                cells.push(
+                    found
+                        .iter()
+                        .find(|c| c.recency == recency && c.frequency == frequency)
+                        .cloned()
+                        .unwrap_or(RfmCell {
+                            recency,
+                            frequency,
+                            customers: 0,
+                            revenue: crate::money::Money::round(rust_decimal::Decimal::ZERO),
+                        }),
+                );
+            }
+        }
+        Ok((now, scored, cells))
     }
 }

@@ -5,6 +5,7 @@ use sea_orm::ConnectionTrait;
 use time::OffsetDateTime;
 
 use customers_domain::Scope;
+use customers_domain::analytics::rfm::RfmCell;
 use customers_domain::analytics::segment::{Condition, Segment, SegmentRules};
 use customers_domain::ports::RepositoryError;
 
@@ -142,6 +143,42 @@ impl SeaRepository {
                 let name: String = k.get(row, "segment")?;
                 let segment = name.parse::<Segment>().map_err(|e| corrupt("segment", e))?;
                 Ok((segment, u64::try_from(read_int(k, row, "members")?).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    /// The recency × frequency grid: each score is ⌈5·k/n⌉ in integer arithmetic, with k the
+    /// customers whose value is ≤ this one (window `RANGE … CURRENT ROW` counts the ties) and
+    /// n those scored, as `analytics::rfm::scores` computes it.
+    pub(super) async fn rfm_cells(&self, scope: Scope) -> Result<Vec<RfmCell>, RepositoryError> {
+        let k = &self.codec;
+        let score = |column: &str| {
+            format!(
+                "(5 * COUNT(*) OVER (ORDER BY {column} RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) \
+                 + COUNT(*) OVER () - 1) / COUNT(*) OVER ()"
+            )
+        };
+        let mut sql = k.sql(&format!(
+            "SELECT recency, frequency, COUNT(*) AS members, SUM(total) AS revenue FROM (SELECT {} AS recency, \
+             {} AS frequency, c.total_purchases AS total FROM customers c WHERE ",
+            score("c.last_purchase_date"),
+            score("c.purchase_count")
+        ));
+        self.scope_condition(&mut sql, scope);
+        sql.push(" AND c.purchase_count > 0 AND c.last_purchase_date IS NOT NULL) scored GROUP BY recency, frequency");
+        let rows = self.db.query_all_raw(sql.build()).await.map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                let score = |column: &str| -> Result<u8, RepositoryError> {
+                    let value = read_int(k, row, column)?;
+                    u8::try_from(value).map_err(|e| corrupt(column, e))
+                };
+                Ok(RfmCell {
+                    recency: score("recency")?,
+                    frequency: score("frequency")?,
+                    customers: u64::try_from(read_int(k, row, "members")?).unwrap_or(0),
+                    revenue: k.get_money(row, "revenue")?,
+                })
             })
             .collect()
     }
