@@ -30,20 +30,23 @@
 //! (x = t_x = T = 0) gives the unconditional `E[X(t)]` (eq. 9). The expectation is computed in
 //! a form that is stable for every positive `a` (including `a = 1`, where the quotient is
 //! `0/0`) and any `x`: with `C = a+b+x−1`, `q = a+b−1−r`, `L = ln(1−z)` and Euler's
-//! transformation of the `₂F₁` (see [`super::hypergeometric`]),
+//! transformation of the `₂F₁` (summed in `hypergeometric.rs` without overflow),
 //!
 //! ```text
 //! E[Y(t) | x, t_x, T] = P(alive) · ( C · (1 − e^{(a−1)L})/(a−1)  −  e^{(a−1)L} · H )
 //! H = Σ_{n≥1} (q)ₙ (a)ₙ₋₁ zⁿ / ((C+1)ₙ₋₁ n!)
 //! ```
 //!
-//! where `(1 − e^{(a−1)L})/(a−1)` is `−expm1((a−1)L)/(a−1)` (and `−L` at `a = 1`).
+//! where `(1 − e^{(a−1)L})/(a−1)` is `−expm1((a−1)L)/(a−1)` (and `−L` at `a = 1`). Where
+//! that series is slow or cancels (`a` much larger than `r + x`, or `r` much larger than
+//! `a + b`), eq. 10 is evaluated as written instead, its `₂F₁` summed in the same overflow-free
+//! way.
 
 use serde::{Deserialize, Serialize};
 use statrs::function::gamma::{digamma, ln_gamma};
 
 use super::FitError;
-use super::hypergeometric::euler_tail;
+use super::hypergeometric::{euler_tail, gauss_tail};
 use super::optimize::{LogLikelihood, maximize};
 use super::summary::{CustomerSummary, TimeUnit};
 
@@ -140,8 +143,18 @@ impl BgNbdParams {
         let z = t / (alpha + age + t);
         let l = -(t / (alpha + age)).ln_1p(); // ln(1 − z)
         let u = a - 1.0;
-        let first = if u == 0.0 { -l } else { -(u * l).exp_m1() / u };
-        let alive = c * first - euler_tail(q, a, c, z, u * l);
+        // The transformed series has terms of one sign for q ≥ −1 (a few alternate for
+        // q ≥ −2) and costs about a·z/(1−z) terms; the untransformed one has positive terms
+        // and costs about (r+x)·z/(1−z), but needs C > 0 and divides by a − 1.
+        let transformed = (q >= -2.0 && (a <= 2.0 || a <= r + x)) || c <= 0.0 || u == 0.0;
+        let alive = if transformed {
+            let first = if u == 0.0 { -l } else { -(u * l).exp_m1() / u };
+            c * first - euler_tail(q, a, c, z, u * l)
+        } else {
+            // C/(a−1) · (1 − S), S = (1−z)^{r+x} ₂F₁(r+x, b+x; C; z) = e^k (1 + tail), k = (r+x)L
+            let k = (r + x) * l;
+            c / u * (-k.exp_m1() - gauss_tail(r + x, b + x, c, z, k))
+        };
         (p_alive * alive).max(0.0)
     }
 }
@@ -439,6 +452,30 @@ mod tests {
             a: 1.0,
             b: 3.0,
         };
+        let huge_ab = BgNbdParams {
+            r: 7.258351256888843,
+            alpha: 9.736458780853438,
+            a: 6268044.415543929,
+            b: 1754773685.895232,
+        };
+        let r_big = BgNbdParams {
+            r: 50.0,
+            alpha: 400.0,
+            a: 1.5,
+            b: 3.0,
+        };
+        let r_big_a1 = BgNbdParams {
+            r: 30.0,
+            alpha: 200.0,
+            a: 1.0005,
+            b: 2.0,
+        };
+        let c_neg = BgNbdParams {
+            r: 4.0,
+            alpha: 60.0,
+            a: 0.3,
+            b: 0.5,
+        };
         let cases = [
             // FHL 2005 quote 1.226 for this customer over the 39-week holdout.
             (p, 2, 30.43, 38.86, 39.0, 1.2260281747671444),
@@ -466,6 +503,19 @@ mod tests {
             (one, 0, 0.0, 0.0, 30.0, 1.0439017597601055),
             (one, 4, 20.0, 25.0, 30.0, 2.2801565496873564),
             (one, 200, 99.0, 100.0, 50.0, 73.023455462301),
+            // Dropout nearly the same for everyone (a, b in the millions and billions).
+            (huge_ab, 150, 360.0, 365.0, 90.0, 34.312536500673474),
+            (huge_ab, 0, 0.0, 365.0, 730.0, 13.743222024593686),
+            (huge_ab, 300, 300.0, 365.0, 730.0, 2.628930329707232e-21),
+            // Purchase rates nearly the same for everyone (r ≫ a + b).
+            (r_big, 0, 0.0, 0.0, 90.0, 3.8035369751780554),
+            (r_big, 0, 0.0, 100.0, 730.0, 5.647453428997161),
+            (r_big, 10, 80.0, 100.0, 90.0, 2.8439431735207923),
+            (r_big_a1, 0, 0.0, 0.0, 90.0, 4.47782699390048),
+            (r_big_a1, 5, 40.0, 60.0, 180.0, 2.8588765121357715),
+            // a + b < 1 and r > a + b: C ≤ 0 for x = 0.
+            (c_neg, 0, 0.0, 0.0, 90.0, 3.2744200773117567),
+            (c_neg, 0, 0.0, 50.0, 365.0, 5.70942030042898),
         ];
         for (params, x, tx, age, t, expected) in cases {
             let got = params.conditional_expected_purchases(&summary(x, tx, age), t);
@@ -497,5 +547,24 @@ mod tests {
         assert_eq!(CDNOW.time_to_purchases(&quiet, 1.0, 104.0), None);
         assert_eq!(CDNOW.time_to_purchases(&s, 1.0, 0.0), None);
         assert_eq!(CDNOW.time_to_purchases(&s, 0.0, 10.0), None);
+    }
+
+    #[test]
+    fn data_that_cannot_be_fitted() {
+        use TimeUnit::Days;
+        assert_eq!(BgNbd::fit(&[], Days), Err(FitError::NoCustomers));
+        assert_eq!(BgNbd::fit(&[summary(0, 0.0, 0.0)], Days), Err(FitError::NoHistory));
+        let once = vec![summary(0, 0.0, 10.0); 5];
+        assert_eq!(BgNbd::fit(&once, Days), Err(FitError::NoRepeatPurchases));
+        // Identical customers: no heterogeneity in purchase rates, r runs off to infinity.
+        let same = vec![summary(2, 50.0, 100.0); 300];
+        assert!(
+            matches!(
+                BgNbd::fit(&same, Days),
+                Err(FitError::Degenerate { parameter: "r", .. })
+            ),
+            "{:?}",
+            BgNbd::fit(&same, Days)
+        );
     }
 }

@@ -24,7 +24,7 @@
 //! The model assumes that spending does not depend on purchase frequency; the fit reports the
 //! correlation between the two among the customers it used, for the caller to judge.
 //!
-//! Money is handled in [`Decimal`](rust_decimal::Decimal) at the edges: the summaries' means
+//! Money is handled in [`Decimal`] at the edges: the summaries' means
 //! are converted to `f64` for the fit, and the expected value of a purchase is returned as
 //! [`Money`], rounded half-even to two decimals.
 

@@ -10,22 +10,26 @@
 //! converges fast exactly where the original one blew up (see [`super::bg_nbd`] for how the
 //! rest of the expectation is arranged around it).
 //!
+//! The transformed series costs about `a·z/(1−z)` terms and has terms of one sign when
+//! `q ≥ −1`; where `a` is much larger than `r + x` (a dropout probability nearly the same for
+//! every customer) or `r` much larger than `a + b` (nearly the same purchase rate), the
+//! untransformed series, all of whose terms are positive, is used instead ([`gauss_tail`]);
+//! the choice is made in [`super::bg_nbd`].
+//!
 //! No general `₂F₁` of a crate is used: the pure-Rust ones sum the untransformed series in
-//! linear space (and overflow or panic on these arguments), the others bind C libraries. What
-//! is needed here is one specific, already transformed series, whose sum is computed below in
-//! a scaled representation (mantissa and exponent kept apart), so that neither a tiny prefactor
-//! `(1−z)^{a−1}` nor large intermediate terms underflow or overflow.
+//! linear space (and overflow or panic on these arguments), the others bind C libraries. The
+//! two series needed here are summed in a scaled representation (mantissa and exponent kept
+//! apart), so that neither a tiny prefactor such as `(1−z)^{a−1}` nor large intermediate terms
+//! underflow or overflow.
 
 /// At most this many terms; reached only when `z` is within about `10⁻⁵` of 1, i.e. for a
 /// horizon about 10⁵ times longer than `α + T`.
 const MAX_TERMS: u32 = 5_000_000;
 
 /// `exp(log_scale) · Σ_{n≥1} (q)ₙ (a)ₙ₋₁ zⁿ / ((c+1)ₙ₋₁ n!)` for `0 ≤ z < 1`, `a > 0`,
-/// `c > −1`, where `(y)ₙ` is the rising factorial.
+/// `c > −1`, where `(y)ₙ` is the rising factorial: the tail of the Euler-transformed series.
 ///
-/// Terms: `h₁ = q·z`, `hₙ₊₁ / hₙ = (q+n)(a+n−1) z / ((c+n)(n+1))`. The ratio tends to `z`;
-/// summation stops when the remainder, bounded by `|hₙ|·ρ/(1−ρ)` with `ρ = max(|ratio|, z)`,
-/// is below half an ulp of the sum.
+/// Terms: `h₁ = q·z`, `hₙ₊₁ / hₙ = (q+n)(a+n−1) z / ((c+n)(n+1))`.
 pub(super) fn euler_tail(q: f64, a: f64, c: f64, z: f64, log_scale: f64) -> f64 {
     debug_assert!(
         (0.0..1.0).contains(&z) && a > 0.0 && c > -1.0,
@@ -34,20 +38,44 @@ pub(super) fn euler_tail(q: f64, a: f64, c: f64, z: f64, log_scale: f64) -> f64 
     if z == 0.0 || q == 0.0 {
         return 0.0;
     }
-    // The current term and the running sum are both stored divided by exp(shift).
+    scaled_sum(log_scale + q.abs().ln() + z.ln(), q.signum(), z, |n| {
+        (q + n) * (a + n - 1.0) * z / ((c + n) * (n + 1.0))
+    })
+}
+
+/// `exp(log_scale) · Σ_{n≥1} (A)ₙ (B)ₙ zⁿ / ((C)ₙ n!)` for `0 ≤ z < 1` and `A, B, C > 0`: the
+/// tail of the untransformed series, all of whose terms are positive.
+pub(super) fn gauss_tail(big_a: f64, big_b: f64, big_c: f64, z: f64, log_scale: f64) -> f64 {
+    debug_assert!((0.0..1.0).contains(&z) && big_a > 0.0 && big_b > 0.0 && big_c > 0.0);
+    if z == 0.0 {
+        return 0.0;
+    }
+    scaled_sum(log_scale + (big_a * big_b / big_c).ln() + z.ln(), 1.0, z, |n| {
+        (big_a + n) * (big_b + n) * z / ((big_c + n) * (n + 1.0))
+    })
+}
+
+/// `sign · exp(log_first) · Σ_{n≥1} Πₖ₌₁ⁿ⁻¹ ratio(k)`: a series given by its first term (in
+/// logarithm) and the ratios of consecutive terms, which tend to `z < 1`.
+///
+/// The current term and the running sum are kept divided by `exp(shift)`, and rescaled when
+/// the term grows large, so that neither a tiny first term nor huge intermediate ones leave
+/// `f64`'s range. Summation stops when the remainder, bounded by `|hₙ|·ρ/(1−ρ)` with
+/// `ρ = max(|ratio|, z)`, is below half an ulp of the sum.
+fn scaled_sum(log_first: f64, sign: f64, z: f64, ratio: impl Fn(f64) -> f64) -> f64 {
     const RESCALE: f64 = 1e150;
     let rescale_log = RESCALE.ln();
-    let mut shift = log_scale + q.abs().ln() + z.ln();
-    let mut term = q.signum();
+    let mut shift = log_first;
+    let mut term = sign;
     let mut sum = term;
     let mut n = 1.0_f64;
     for _ in 0..MAX_TERMS {
-        let ratio = (q + n) * (a + n - 1.0) * z / ((c + n) * (n + 1.0));
+        let ratio = ratio(n);
         term *= ratio;
         sum += term;
         n += 1.0;
         if term == 0.0 {
-            // q is a negative integer: the series terminates.
+            // A numerator parameter is a negative integer: the series terminates.
             break;
         }
         if term.abs() > RESCALE {
@@ -113,6 +141,15 @@ mod tests {
             assert!(
                 (got - expected).abs() <= 1e-13 * expected.abs(),
                 "{q} {z}: {got} vs {expected}"
+            );
+        }
+        // B = C: the untransformed terms are (A)ₙ zⁿ / n!, the sum is (1−z)^{−A} − 1.
+        for (big_a, big_b, z) in [(0.243_f64, 2.426, 0.5_f64), (150.0, 3.0, 0.9), (7.0, 1e9, 0.99)] {
+            let expected = (1.0 - z).powf(-big_a) - 1.0;
+            let got = gauss_tail(big_a, big_b, big_b, z, 0.0);
+            assert!(
+                (got - expected).abs() <= 1e-12 * expected,
+                "{big_a} {z}: {got} vs {expected}"
             );
         }
         // A negative integer q ends the series: q = −2 gives −2z + z² = (1−z)² − 1.

@@ -26,12 +26,12 @@
 //! The models work in `f64` on counts and times, which is what they are defined on. Amounts
 //! enter as [`Decimal`] means and leave as [`Money`], rounded half-even to cents.
 
-mod bg_nbd;
-mod eligibility;
-mod gamma_gamma;
+pub mod bg_nbd;
+pub mod eligibility;
+pub mod gamma_gamma;
 mod hypergeometric;
 mod optimize;
-mod summary;
+pub mod summary;
 
 pub use bg_nbd::{BgNbd, BgNbdFit, BgNbdParams};
 pub use eligibility::{Eligibility, Ineligible};

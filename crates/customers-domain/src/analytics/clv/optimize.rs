@@ -8,6 +8,8 @@
 //! others is kept. The result is accepted when its gradient is small and no parameter has run
 //! off towards 0 or infinity.
 
+use std::cell::RefCell;
+
 use argmin::core::{CostFunction, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
@@ -42,24 +44,38 @@ pub(super) struct Maximum {
     pub params: Vec<f64>,
 }
 
-struct Objective<'a, M>(&'a M);
-
-impl<M> Clone for Objective<'_, M> {
-    fn clone(&self) -> Self {
-        *self
-    }
+/// The objective of one run; argmin asks for the cost and the gradient of the same point
+/// separately, so the last evaluation is kept.
+struct Objective<'a, M> {
+    model: &'a M,
+    last: RefCell<Option<Evaluation>>,
 }
 
-impl<M> Copy for Objective<'_, M> {}
+type Evaluation = (Vec<f64>, f64, Vec<f64>);
 
-impl<M: LogLikelihood> Objective<'_, M> {
+impl<'a, M: LogLikelihood> Objective<'a, M> {
+    fn new(model: &'a M) -> Self {
+        Self {
+            model,
+            last: RefCell::new(None),
+        }
+    }
+
+    /// The mean negative log-likelihood at `theta` (log-parameters) and its gradient.
     fn evaluate(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        if let Some((at, cost, grad)) = self.last.borrow().as_ref()
+            && at.as_slice() == theta
+        {
+            return (*cost, grad.clone());
+        }
         let params: Vec<f64> = theta.iter().map(|t| t.exp()).collect();
-        let (ll, grad) = self.0.value_and_gradient(&params);
-        let n = self.0.customers();
+        let (ll, grad) = self.model.value_and_gradient(&params);
+        let n = self.model.customers();
         // d(−ℓ/n)/dθ = −(∂ℓ/∂p · p)/n
-        let grad = grad.iter().zip(&params).map(|(g, p)| -g * p / n).collect();
-        (-ll / n, grad)
+        let grad: Vec<f64> = grad.iter().zip(&params).map(|(g, p)| -g * p / n).collect();
+        let cost = -ll / n;
+        *self.last.borrow_mut() = Some((theta.to_vec(), cost, grad.clone()));
+        (cost, grad)
     }
 }
 
@@ -85,12 +101,11 @@ impl<M: LogLikelihood> Gradient for Objective<'_, M> {
 
 /// The maximum likelihood estimate, from each of `starts` (positive parameters).
 pub(super) fn maximize<M: LogLikelihood>(model: &M, starts: &[Vec<f64>]) -> Result<Maximum, FitError> {
-    let objective = Objective(model);
     let mut best: Option<(f64, Vec<f64>)> = None;
     let mut failures = Vec::new();
     for start in starts {
         let theta0: Vec<f64> = start.iter().map(|p| p.ln()).collect();
-        match run(objective, theta0) {
+        match run(Objective::new(model), theta0) {
             Ok((cost, theta)) if cost.is_finite() => {
                 if best.as_ref().is_none_or(|(c, _)| cost < *c) {
                     best = Some((cost, theta));
@@ -114,7 +129,7 @@ pub(super) fn maximize<M: LogLikelihood>(model: &M, starts: &[Vec<f64>]) -> Resu
             });
         }
     }
-    let (_, gradient) = objective.evaluate(&theta);
+    let (_, gradient) = Objective::new(model).evaluate(&theta);
     let norm = gradient.iter().map(|g| g * g).sum::<f64>().sqrt();
     if norm.is_nan() || norm > GRADIENT_TOLERANCE {
         return Err(FitError::NotConverged(format!(
