@@ -1,10 +1,10 @@
 //! Analytics a sales team can trust: pure rules and models over what is stored about
 //! customers and their purchases.
 //!
-//! - [`rfm`]: recency, frequency and monetary quintile scores within a workspace.
 //! - [`segment`]: segments (LOST, VIP, LOYAL, NEW, AT_RISK, DORMANT, PROMISING), one
 //!   first-match rule with per-workspace thresholds, also expressed as conditions the database
 //!   evaluates.
+//! - [`rfm`]: recency, frequency and monetary quintile scores within a workspace.
 //! - [`clv`]: the buy-till-you-die models BG/NBD and Gamma-Gamma, fitted per workspace:
 //!   probability that a customer is still active, expected purchases and order value,
 //!   predicted lifetime value.
