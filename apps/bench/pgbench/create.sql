@@ -1,7 +1,8 @@
--- pgbench script: the statements the API sends for POST /customers (one customer with 2 contacts, 1 address, 2 tags, customer.created + customer.assigned) (captured with
+-- pgbench script: the statements the API sends for POST /customers (a customer with 2 contacts, 1 address, 2 tags,
+-- customer.created and customer.assigned: about the generated average) (captured with
 -- log_min_duration_statement=0). Run with -M prepared -D org=<uuid> -D ws=<uuid> -D ids=<rows of bench_ids>;
--- see docs/performance.md. The first SELECT only picks the request's values (pgbench has no
--- string variables) and is not part of what the API sends.
+-- see docs/performance.md. The first SELECT … \gset only picks the request's values; the API does
+-- not send it.
 SELECT gen_random_uuid() AS cid, gen_random_uuid() AS k1, gen_random_uuid() AS k2, gen_random_uuid() AS a1, gen_random_uuid() AS e1, gen_random_uuid() AS e2, gen_random_uuid() AS actor, now() AS at, 'pgb-' || gen_random_uuid() || '@bench.kz' AS email \gset
 BEGIN;
 INSERT INTO customers (id, organization_id, workspace_id, created_at, created_by, type, status, name, name_key, email, phone, iin, bin, company_name, company_size, industry, industry_key, credit_limit, current_balance, custom_fields, tags, lead_source, lead_source_key, first_purchase_date, last_purchase_date, total_purchases, purchase_count, lifetime_value, rating, assigned_to, is_active, search_text, match_key, converted_at, version, updated_at, updated_by) VALUES (:cid, :org, :ws, :at, :actor, 'INDIVIDUAL', 'LEAD', 'Асель Нурланова', 'асель нурланова', :email, '+77011234567', NULL, NULL, NULL, NULL, 'IT', 'it', 0, 0, NULL, '["vip", "опт"]', 'Сайт', 'сайт', NULL, NULL, 0, 0, 0, 5, :actor, true, 'асель нурланова', 'asel nurlanova', NULL, 1, :at, :actor);

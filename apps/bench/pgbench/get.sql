@@ -1,7 +1,7 @@
--- pgbench script: the statements the API sends for GET /customers/{id} (captured with
+-- pgbench script: the statements the API sends for GET /customers/{id} (no cache) (captured with
 -- log_min_duration_statement=0). Run with -M prepared -D org=<uuid> -D ws=<uuid> -D ids=<rows of bench_ids>;
--- see docs/performance.md. The first SELECT only picks the request's values (pgbench has no
--- string variables) and is not part of what the API sends.
+-- see docs/performance.md. The first SELECT … \gset only picks the request's values; the API does
+-- not send it.
 \set k random(1, :ids)
 SELECT id AS cid FROM bench_ids WHERE n = :k \gset
 BEGIN;

@@ -51,10 +51,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         first: u64,
         /// Customers per `insert_many` call (one transaction).
-        #[arg(long, default_value_t = 2_000)]
+        #[arg(long, default_value_t = 1_000)]
         batch: usize,
-        /// `insert_many` calls in flight at once.
-        #[arg(long, default_value_t = 3)]
+        /// `insert_many` calls in flight at once (more than the cores: a writer waits for
+        /// the database most of the time).
+        #[arg(long, default_value_t = 8)]
         writers: usize,
         /// PRNG seed.
         #[arg(long, default_value_t = 20_261_125)]
