@@ -632,6 +632,11 @@ impl SeaRepository {
     }
 }
 
+/// Rows before page `page` (from 1) of `limit` rows, as an SQL `OFFSET`.
+fn page_offset(page: u32, limit: u32) -> i64 {
+    i64::try_from(u64::from(page.saturating_sub(1)) * u64::from(limit)).unwrap_or(i64::MAX)
+}
+
 fn read_int(codec: &Codec, row: &QueryResult, column: &str) -> Result<i64, RepositoryError> {
     codec
         .get::<i64>(row, column)
@@ -1098,7 +1103,6 @@ impl CustomerRepository for SeaRepository {
             Some(row) => u64::try_from(read_int(k, &row, "total")?).unwrap_or(0),
             None => 0,
         };
-        let offset = u64::from(page.saturating_sub(1)) * u64::from(limit);
         let mut sql = k.sql(
             "SELECT id, customer_id, author_id, body, created_at, updated_at FROM customer_notes WHERE customer_id = ",
         );
@@ -1106,7 +1110,7 @@ impl CustomerRepository for SeaRepository {
             .push(" ORDER BY created_at DESC, id DESC LIMIT ")
             .bind(k.int(limit.into()))
             .push(" OFFSET ")
-            .bind(k.int(i64::try_from(offset).unwrap_or(i64::MAX)));
+            .bind(k.int(page_offset(page, limit)));
         let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
         txn.commit().await.map_err(db_error)?;
         let items = rows.iter().map(|row| self.read_note(row)).collect::<Result<_, _>>()?;

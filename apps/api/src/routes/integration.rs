@@ -13,10 +13,9 @@ use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, OpenApi};
 
+use customers_domain::ValidationErrors;
 use customers_domain::integration::Channel;
 use customers_domain::integration::timeline::{TimelineFilter, TimelineKind};
-use customers_domain::query::{DEFAULT_LIMIT, MAX_LIMIT};
-use customers_domain::{CustomerId, ValidationErrors};
 
 use crate::app::Service;
 use crate::auth::{BearerAuth, Permission};
@@ -27,6 +26,7 @@ use crate::json::{JsonBody, MAX_BODY_BYTES};
 use crate::problem::{ApiError, ErrorResponse};
 use crate::routes::ApiTags;
 use crate::routes::customers::parse_bound;
+use crate::routes::{paging, target};
 
 type Result<T> = std::result::Result<T, ErrorResponse>;
 
@@ -109,13 +109,6 @@ enum Timeline {
     /// The customer's timeline, newest first.
     #[oai(status = 200)]
     Ok(Json<Paged<TimelineEntryResponse>>),
-}
-
-fn paging(page: Option<u32>, limit: Option<u32>) -> (u32, u32) {
-    (
-        page.unwrap_or(1).max(1),
-        limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
-    )
 }
 
 #[OpenApi(tag = "ApiTags::Customers")]
@@ -206,8 +199,7 @@ impl IntegrationApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
     ) -> Result<Purchases> {
-        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
-        let customer = CustomerId::from(customer_id.0.get("customerId")?);
+        let (scope, customer) = target(&auth.0, &workspace_id.0, &customer_id.0, Permission::View)?;
         let (page, limit) = paging(page.0, limit.0);
         let purchases = self.service.purchase_history(scope, customer, page, limit).await?;
         Ok(Purchases::Ok(Json(purchases.into())))
@@ -247,8 +239,7 @@ impl IntegrationApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
     ) -> Result<Timeline> {
-        let scope = auth.0.authorize(workspace_id.0.get("workspaceId")?, Permission::View)?;
-        let customer = CustomerId::from(customer_id.0.get("customerId")?);
+        let (scope, customer) = target(&auth.0, &workspace_id.0, &customer_id.0, Permission::View)?;
         let mut errors = ValidationErrors::new();
         let mut kinds = Vec::new();
         for name in kind

@@ -33,6 +33,26 @@ pub(crate) fn if_match(header: Option<&str>) -> Result<Option<i64>, crate::probl
     })
 }
 
+/// Page and page size of a paginated read: page from 1 (default 1), size 1..100 (default 20).
+pub(crate) fn paging(page: Option<u32>, limit: Option<u32>) -> (u32, u32) {
+    use customers_domain::query::{DEFAULT_LIMIT, MAX_LIMIT};
+    (
+        page.unwrap_or(1).max(1),
+        limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+    )
+}
+
+/// The scope and customer of a request on one customer's sub-resources.
+pub(crate) fn target(
+    auth: &crate::auth::Principal,
+    workspace: &crate::dto::IdParam,
+    customer: &crate::dto::IdParam,
+    permission: crate::auth::Permission,
+) -> Result<(customers_domain::Scope, customers_domain::CustomerId), crate::problem::ApiError> {
+    let scope = auth.authorize(workspace.get("workspaceId")?, permission)?;
+    Ok((scope, customers_domain::CustomerId::from(customer.get("customerId")?)))
+}
+
 /// The `ETag` of a customer version.
 pub(crate) fn etag(version: i64) -> String {
     format!("\"{version}\"")

@@ -9,16 +9,15 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use customers_domain::commands::{AddressDraft, ContactDraft, NoteDraft};
-use customers_domain::query::{DEFAULT_LIMIT, MAX_LIMIT};
-use customers_domain::{AddressId, ContactId, CustomerId, NoteId, Scope};
+use customers_domain::{AddressId, ContactId, NoteId};
 
 use crate::app::Service;
-use crate::auth::{BearerAuth, Permission, Principal};
+use crate::auth::{BearerAuth, Permission};
 use crate::dto::parts::{AddressPatch, ContactPatch, HistoryPage, NotePage, NoteRequest, NoteResponse};
 use crate::dto::{AddressRequest, AddressResponse, ContactRequest, ContactResponse, IdParam};
 use crate::json::JsonBody;
 use crate::problem::{ApiError, ErrorResponse};
-use crate::routes::ApiTags;
+use crate::routes::{ApiTags, paging, target};
 
 type Result<T> = std::result::Result<T, ErrorResponse>;
 
@@ -109,17 +108,6 @@ enum Removed {
     /// Removed.
     #[oai(status = 204)]
     NoContent,
-}
-
-/// The scope and customer of a sub-resource request.
-fn target(
-    auth: &Principal,
-    workspace: &IdParam,
-    customer: &IdParam,
-    permission: Permission,
-) -> std::result::Result<(Scope, CustomerId), ApiError> {
-    let scope = auth.authorize(workspace.get("workspaceId")?, permission)?;
-    Ok((scope, CustomerId::from(customer.get("customerId")?)))
 }
 
 #[OpenApi(tag = "ApiTags::Customers")]
@@ -436,8 +424,7 @@ impl PartsApi {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors).into());
         }
-        let page = page.0.unwrap_or(1).max(1);
-        let limit = limit.0.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+        let (page, limit) = paging(page.0, limit.0);
         let history = self.service.history(scope, customer, &filter, page, limit).await?;
         Ok(History::Ok(Json(history.into())))
     }
@@ -490,8 +477,7 @@ impl PartsApi {
         limit: Query<Option<u32>>,
     ) -> Result<Notes> {
         let (scope, customer) = target(&auth.0, &workspace_id.0, &customer_id.0, Permission::View)?;
-        let page = page.0.unwrap_or(1).max(1);
-        let limit = limit.0.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+        let (page, limit) = paging(page.0, limit.0);
         let notes = self.service.notes(scope, customer, page, limit).await?;
         Ok(Notes::Ok(Json(notes.into())))
     }

@@ -15,7 +15,7 @@ use customers_domain::ports::{InboundStore, RepositoryError};
 use customers_domain::query::Page;
 use customers_domain::{Customer, CustomerId, Money, OrganizationId, Scope, WorkspaceId};
 
-use super::{CUSTOMER_COLUMNS, SeaRepository, db_error, read_int};
+use super::{CUSTOMER_COLUMNS, SeaRepository, db_error, page_offset, read_int};
 use crate::sql::corrupt;
 
 impl SeaRepository {
@@ -374,10 +374,6 @@ impl SeaRepository {
     }
 }
 
-fn offset(page: u32, limit: u32) -> i64 {
-    i64::try_from(u64::from(page.saturating_sub(1)) * u64::from(limit)).unwrap_or(i64::MAX)
-}
-
 #[async_trait]
 impl InboundStore for SeaRepository {
     async fn apply_inbound(
@@ -456,7 +452,7 @@ impl InboundStore for SeaRepository {
         sql.push(" ORDER BY received_at DESC, id DESC LIMIT ")
             .bind(k.int(limit.into()))
             .push(" OFFSET ")
-            .bind(k.int(offset(page, limit)));
+            .bind(k.int(page_offset(page, limit)));
         let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
         txn.commit().await.map_err(db_error)?;
         Ok(Page {
@@ -498,7 +494,7 @@ impl InboundStore for SeaRepository {
         sql.push(" AND completed_at IS NOT NULL ORDER BY completed_at DESC, order_id DESC LIMIT ")
             .bind(k.int(limit.into()))
             .push(" OFFSET ")
-            .bind(k.int(offset(page, limit)));
+            .bind(k.int(page_offset(page, limit)));
         let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
         txn.commit().await.map_err(db_error)?;
         Ok(Some(Page {
