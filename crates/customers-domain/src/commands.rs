@@ -15,7 +15,7 @@ use crate::error::ValidationErrors;
 use crate::ids::{AddressId, ContactId, CustomerId, Scope, UserId};
 use crate::model::{
     AddressType, CompanySize, Coordinates, CustomFields, Customer, CustomerAddress, CustomerContact, CustomerStatus,
-    CustomerType, Rating, SocialMedia, fold_case,
+    CustomerType, NoteChannel, NoteDirection, Rating, SocialMedia, fold_case,
 };
 use crate::money::Money;
 use crate::values::{
@@ -1142,17 +1142,41 @@ pub struct NoteDraft {
     /// 1..=10,000 characters after trimming.
     #[garde(length(chars, min = 1, max = MAX_NOTE_CHARS))]
     pub body: String,
+    /// How the interaction the note records took place.
+    #[garde(skip)]
+    pub channel: Option<NoteChannel>,
+    /// Who started it.
+    #[garde(skip)]
+    pub direction: Option<NoteDirection>,
+}
+
+/// A note's validated content: its text and the interaction it records, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteContent {
+    /// The trimmed text.
+    pub body: String,
+    /// The channel; on an update, `None` keeps the stored one.
+    pub channel: Option<NoteChannel>,
+    /// The direction; on an update, `None` keeps the stored one.
+    pub direction: Option<NoteDirection>,
 }
 
 impl NoteDraft {
-    /// The trimmed, validated text.
-    pub fn parse(self) -> Result<String, ValidationErrors> {
-        let draft = NoteDraft { body: trim(self.body) };
+    /// The trimmed, validated content.
+    pub fn parse(self) -> Result<NoteContent, ValidationErrors> {
+        let draft = NoteDraft {
+            body: trim(self.body),
+            ..self
+        };
         let mut errors = ValidationErrors::new();
         if let Err(report) = draft.validate() {
             errors.extend_from_report("", report);
         }
-        errors.into_result(|| draft.body)
+        errors.into_result(|| NoteContent {
+            body: draft.body,
+            channel: draft.channel,
+            direction: draft.direction,
+        })
     }
 }
 

@@ -23,7 +23,7 @@ pub use error::{CustomerError, FieldError, UniqueField, ValidationErrors};
 pub use ids::{AddressId, ContactId, CustomerId, NoteId, OrganizationId, Scope, UserId, WorkspaceId};
 pub use model::{
     AddressType, CompanySize, Coordinates, CustomFields, Customer, CustomerAddress, CustomerContact, CustomerNote,
-    CustomerStatus, CustomerType, Rating, SocialMedia,
+    CustomerStatus, CustomerType, NoteChannel, NoteDirection, Rating, SocialMedia,
 };
 pub use money::Money;
 pub use service::{CustomerService, Ingested, SegmentCounts};

@@ -103,6 +103,32 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// How an interaction with the customer took place (a note's channel).
+    NoteChannel {
+        /// A phone call.
+        Call => "call",
+        /// An e-mail.
+        Email => "email",
+        /// A meeting in person or online.
+        Meeting => "meeting",
+        /// A message (messenger, SMS, chat).
+        Message => "message",
+        /// Anything else.
+        Other => "other",
+    }
+);
+
+wire_enum!(
+    /// Who started an interaction (a note's direction).
+    NoteDirection {
+        /// The customer reached out to us.
+        Inbound => "inbound",
+        /// We reached out to the customer.
+        Outbound => "outbound",
+    }
+);
+
+wire_enum!(
     /// Head-count band of a company.
     CompanySize {
         /// 1 to 10 people.
@@ -282,6 +308,12 @@ pub struct CustomerNote {
     pub author_id: UserId,
     /// The text, 1..=10,000 characters.
     pub body: String,
+    /// How the interaction it records took place, when it records one.
+    #[serde(default)]
+    pub channel: Option<NoteChannel>,
+    /// Who started that interaction, when known.
+    #[serde(default)]
+    pub direction: Option<NoteDirection>,
     /// When it was written.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -42,6 +42,9 @@ const CUSTOMER_COLUMNS: &str = "c.id, c.organization_id, c.workspace_id, c.type,
 const CONTACT_COLUMNS: &str = "id, customer_id, first_name, last_name, middle_name, job_title, department, email, \
     phone, mobile_phone, is_primary, is_decision_maker, social_media, notes, created_at, updated_at";
 
+/// The columns of `customer_notes`, in the order `add_note` inserts them.
+pub(crate) const NOTE_COLUMNS: &str = "id, customer_id, author_id, body, channel, direction, created_at, updated_at";
+
 const ADDRESS_COLUMNS: &str = "id, customer_id, type, street, building, apartment, city, region, postal_code, \
     country, is_primary, contact_name, contact_phone, delivery_instructions, coordinates, created_at, updated_at";
 
@@ -431,6 +434,7 @@ impl SeaRepository {
         Ok(())
     }
 
+    /// Reads a row of [`NOTE_COLUMNS`].
     fn read_note(&self, row: &QueryResult) -> Result<CustomerNote, RepositoryError> {
         let k = &self.codec;
         Ok(CustomerNote {
@@ -438,6 +442,14 @@ impl SeaRepository {
             customer_id: CustomerId::from(k.get::<Uuid>(row, "customer_id")?),
             author_id: UserId::from(k.get::<Uuid>(row, "author_id")?),
             body: k.get(row, "body")?,
+            channel: k
+                .get::<Option<String>>(row, "channel")?
+                .map(|c| c.parse().map_err(|e| corrupt("channel", e)))
+                .transpose()?,
+            direction: k
+                .get::<Option<String>>(row, "direction")?
+                .map(|d| d.parse().map_err(|e| corrupt("direction", e)))
+                .transpose()?,
             created_at: k.get_time(row, "created_at")?,
             updated_at: k.get_time(row, "updated_at")?,
         })
@@ -1047,7 +1059,7 @@ impl CustomerRepository for SeaRepository {
     async fn add_note(&self, scope: Scope, note: &CustomerNote) -> Result<(), RepositoryError> {
         let k = &self.codec;
         let mut sql =
-            k.sql("INSERT INTO customer_notes (id, customer_id, author_id, body, created_at, updated_at) SELECT ");
+            k.sql(&format!("INSERT INTO customer_notes ({NOTE_COLUMNS}) SELECT "));
         sql.bind(k.uuid(note.id))
             .push(", ")
             .bind(k.uuid(note.customer_id))
@@ -1055,6 +1067,10 @@ impl CustomerRepository for SeaRepository {
             .bind(k.uuid(note.author_id))
             .push(", ")
             .bind(k.text(note.body.clone()))
+            .push(", ")
+            .bind(k.opt_text(note.channel.map(|c| c.as_str())))
+            .push(", ")
+            .bind(k.opt_text(note.direction.map(|d| d.as_str())))
             .push(", ")
             .bind(k.time(note.created_at))
             .push(", ")
@@ -1104,7 +1120,7 @@ impl CustomerRepository for SeaRepository {
             None => 0,
         };
         let mut sql = k.sql(
-            "SELECT id, customer_id, author_id, body, created_at, updated_at FROM customer_notes WHERE customer_id = ",
+            &format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE customer_id = "),
         );
         sql.bind(k.uuid(customer))
             .push(" ORDER BY created_at DESC, id DESC LIMIT ")
@@ -1130,7 +1146,7 @@ impl CustomerRepository for SeaRepository {
     ) -> Result<Option<CustomerNote>, RepositoryError> {
         let k = &self.codec;
         let mut sql =
-            k.sql("SELECT id, customer_id, author_id, body, created_at, updated_at FROM customer_notes WHERE id = ");
+            k.sql(&format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE id = "));
         sql.bind(k.uuid(note))
             .push(" AND customer_id = ")
             .bind(k.uuid(customer))
@@ -1146,6 +1162,10 @@ impl CustomerRepository for SeaRepository {
         let k = &self.codec;
         let mut sql = k.sql("UPDATE customer_notes SET body = ");
         sql.bind(k.text(note.body.clone()))
+            .push(", channel = ")
+            .bind(k.opt_text(note.channel.map(|c| c.as_str())))
+            .push(", direction = ")
+            .bind(k.opt_text(note.direction.map(|d| d.as_str())))
             .push(", updated_at = ")
             .bind(k.time(note.updated_at))
             .push(" WHERE id = ")

@@ -27,7 +27,7 @@ use customers_domain::query::{CustomerFilter, CustomerList, CustomerQuery, Page,
 use customers_domain::values::tax_id::control_digit;
 use customers_domain::{
     AddressType, CompanySize, Coordinates, Customer, CustomerId, CustomerNote, CustomerStatus, CustomerType, Money,
-    NoteId, OrganizationId, Rating, Scope, UniqueField, UserId, WorkspaceId,
+    NoteChannel, NoteDirection, NoteId, OrganizationId, Rating, Scope, UniqueField, UserId, WorkspaceId,
 };
 use customers_infra::SeaRepository;
 use customers_infra::testing::{Backend, TestDatabase};
@@ -476,6 +476,8 @@ fn note_at(customer: CustomerId, body: &str, at: OffsetDateTime) -> CustomerNote
         customer_id: customer,
         author_id: UserId::new(),
         body: body.into(),
+        channel: None,
+        direction: None,
         created_at: at,
         updated_at: at,
     }
@@ -2481,11 +2483,25 @@ async fn notes_are_added_listed_newest_first_paged_updated_and_deleted(repo: Sea
     );
 
     // Written out of time order; each at a distinct microsecond.
+    // Each with another channel and direction (or none), which must round-trip.
     let offsets = [3, 0, 4, 1, 2];
+    let kinds = [
+        (Some(NoteChannel::Call), Some(NoteDirection::Inbound)),
+        (Some(NoteChannel::Email), Some(NoteDirection::Outbound)),
+        (None, None),
+        (Some(NoteChannel::Meeting), None),
+        (Some(NoteChannel::Message), Some(NoteDirection::Inbound)),
+    ];
     let mut notes = Vec::new();
-    for (i, offset) in offsets.iter().enumerate() {
+    for (i, (offset, (channel, direction))) in offsets.iter().zip(kinds).enumerate() {
         let at = T0 + Duration::microseconds(*offset);
-        notes.push(add_note(&repo, scope, customer.id, &format!("Заметка «{i}»"), at).await);
+        let note = CustomerNote {
+            channel,
+            direction,
+            ..note_at(customer.id, &format!("Заметка «{i}»"), at)
+        };
+        repo.add_note(scope, &note).await.unwrap();
+        notes.push(note);
     }
     let foreign_note = add_note(&repo, scope, other.id, "Чужая", T0 + Duration::days(1)).await;
     let mut newest_first = notes.clone();
@@ -2523,9 +2539,11 @@ async fn notes_are_added_listed_newest_first_paged_updated_and_deleted(repo: Sea
     assert_eq!(repo.get_note(scope, customer.id, foreign_note.id).await.unwrap(), None);
     assert_eq!(repo.get_note(scope, customer.id, NoteId::new()).await.unwrap(), None);
 
-    // update: body and updated_at change, the rest stays.
+    // update: body, channel, direction and updated_at change, the rest stays.
     let mut edited = notes[1].clone();
     edited.body = "Исправлено: перезвонить в 15:00".into();
+    edited.channel = Some(NoteChannel::Other);
+    edited.direction = Some(NoteDirection::Outbound);
     edited.updated_at = T0 + Duration::hours(2) + Duration::microseconds(5);
     repo.update_note(scope, &edited).await.unwrap();
     let stored = repo.get_note(scope, customer.id, edited.id).await.unwrap().unwrap();

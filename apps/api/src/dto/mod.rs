@@ -65,6 +65,16 @@ wire_enum!(
     }
 );
 wire_enum!(
+    /// How an interaction took place: call, email, meeting, message or other.
+    NoteChannel => domain::NoteChannel {
+        Call = "call", Email = "email", Meeting = "meeting", Message = "message", Other = "other"
+    }
+);
+wire_enum!(
+    /// Who started an interaction: inbound (the customer) or outbound (us).
+    NoteDirection => domain::NoteDirection { Inbound = "inbound", Outbound = "outbound" }
+);
+wire_enum!(
     /// Head-count band.
     CompanySize => domain::CompanySize {
         Micro = "1-10", Small = "11-50", Medium = "51-200", Large = "201-500", Enterprise = "500+"

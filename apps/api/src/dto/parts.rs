@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use customers_domain::CustomerNote;
-use customers_domain::commands::{AddressDraft, ContactDraft, SocialMediaDraft};
+use customers_domain::commands::{AddressDraft, ContactDraft, NoteDraft, SocialMediaDraft};
 
-use super::{AddressType, Coordinates, SocialMedia};
+use super::{AddressType, Coordinates, NoteChannel, NoteDirection, SocialMedia};
 use customers_domain::query::Page;
 
 /// A note to write.
@@ -18,6 +18,24 @@ pub struct NoteRequest {
     /// The text, 1..10,000 characters.
     #[oai(validator(min_length = 1, max_length = 10000))]
     pub body: String,
+    /// The channel of the interaction the note records (call, email, meeting, message,
+    /// other). On an update, leaving it out keeps the stored one.
+    pub channel: Option<NoteChannel>,
+    /// Who started that interaction: `inbound` (the customer) or `outbound` (us). Inbound
+    /// interactions answered by an outbound one within 48 hours make the response rate of
+    /// the customer's analytics. On an update, leaving it out keeps the stored one.
+    pub direction: Option<NoteDirection>,
+}
+
+impl NoteRequest {
+    /// The domain draft.
+    pub fn into_draft(self) -> NoteDraft {
+        NoteDraft {
+            body: self.body,
+            channel: self.channel.map(Into::into),
+            direction: self.direction.map(Into::into),
+        }
+    }
 }
 
 /// A note on a customer.
@@ -32,6 +50,10 @@ pub struct NoteResponse {
     pub author_id: Uuid,
     /// The text.
     pub body: String,
+    /// The channel of the interaction it records, if any.
+    pub channel: Option<NoteChannel>,
+    /// Who started that interaction, if known.
+    pub direction: Option<NoteDirection>,
     /// Written (UTC).
     pub created_at: OffsetDateTime,
     /// Last changed (UTC).
@@ -45,6 +67,8 @@ impl From<CustomerNote> for NoteResponse {
             customer_id: n.customer_id.into(),
             author_id: n.author_id.into(),
             body: n.body,
+            channel: n.channel.map(Into::into),
+            direction: n.direction.map(Into::into),
             created_at: n.created_at,
             updated_at: n.updated_at,
         }

@@ -8,7 +8,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use customers_domain::commands::{AddressDraft, ContactDraft, NoteDraft};
+use customers_domain::commands::{AddressDraft, ContactDraft};
 use customers_domain::{AddressId, ContactId, NoteId};
 
 use crate::app::Service;
@@ -447,7 +447,7 @@ impl PartsApi {
         body: JsonBody<NoteRequest>,
     ) -> Result<NoteAdded> {
         let (scope, customer) = target(&auth.0, &workspace_id.0, &customer_id.0, Permission::View)?;
-        let text = NoteDraft { body: body.0.body }.parse().map_err(ApiError::from)?;
+        let text = body.0.into_draft().parse().map_err(ApiError::from)?;
         let note = self.service.add_note(scope, auth.0.user(), customer, text).await?;
         Ok(NoteAdded::Created(Json(note.into())))
     }
@@ -506,7 +506,7 @@ impl PartsApi {
     ) -> Result<Note> {
         let (scope, customer) = target(&auth.0, &workspace_id.0, &customer_id.0, Permission::View)?;
         let id = NoteId::from(note_id.0.get("noteId")?);
-        let text = NoteDraft { body: body.0.body }.parse().map_err(ApiError::from)?;
+        let text = body.0.into_draft().parse().map_err(ApiError::from)?;
         let may_edit_any = auth.0.has(Permission::Update);
         let note = self
             .service

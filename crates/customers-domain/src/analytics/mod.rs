@@ -1,6 +1,8 @@
 //! Analytics a sales team can trust: pure rules and models over what is stored about
 //! customers and their purchases.
 //!
+//! - [`customer`]: the figures of one customer over a period: totals, categories and
+//!   products, profit, credit, interactions.
 //! - [`segment`]: segments (LOST, VIP, LOYAL, NEW, AT_RISK, DORMANT, PROMISING), one
 //!   first-match rule with per-workspace thresholds, also expressed as conditions the database
 //!   evaluates.
@@ -10,5 +12,6 @@
 //!   predicted lifetime value.
 
 pub mod clv;
+pub mod customer;
 pub mod rfm;
 pub mod segment;

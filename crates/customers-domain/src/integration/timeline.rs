@@ -256,7 +256,12 @@ pub fn timeline(events: &[EventEnvelope], activity: &[Activity], filter: &Timeli
                 TimelineKind::NoteAdded,
                 note.created_at,
                 Some(note.author_id),
-                json!({ "noteId": note.id, "content": note.body }),
+                json!({
+                    "noteId": note.id,
+                    "content": note.body,
+                    "channel": note.channel,
+                    "direction": note.direction,
+                }),
             ),
             Activity::OrderCompleted {
                 order_id,
@@ -421,6 +426,8 @@ mod tests {
                 customer_id: CustomerId::from(Uuid::nil()),
                 author_id: actor,
                 body: "позвонить".into(),
+                channel: None,
+                direction: None,
                 created_at: datetime!(2026-01-04 00:00 UTC),
                 updated_at: datetime!(2026-01-04 00:00 UTC),
             }),

@@ -7,7 +7,7 @@
 
 use time::OffsetDateTime;
 
-use crate::commands::{MAX_ADDRESSES, MAX_CONTACTS, NewAddress, NewContact};
+use crate::commands::{MAX_ADDRESSES, MAX_CONTACTS, NewAddress, NewContact, NoteContent};
 use crate::error::{CustomerError, ValidationErrors};
 use crate::ids::{AddressId, ContactId, CustomerId, NoteId, Scope, UserId};
 use crate::model::{Customer, CustomerAddress, CustomerContact, CustomerNote};
@@ -363,20 +363,22 @@ where
         Ok(Page::slice(crate::history::history(&events, filter), page, limit))
     }
 
-    /// Adds a note by `actor` (`body` from [`crate::commands::NoteDraft::parse`]).
+    /// Adds a note by `actor` (`content` from [`crate::commands::NoteDraft::parse`]).
     pub async fn add_note(
         &self,
         scope: Scope,
         actor: UserId,
         customer: CustomerId,
-        body: String,
+        content: NoteContent,
     ) -> Result<CustomerNote, CustomerError> {
         let now = self.clock.now();
         let note = CustomerNote {
             id: NoteId::new(),
             customer_id: customer,
             author_id: actor,
-            body,
+            body: content.body,
+            channel: content.channel,
+            direction: content.direction,
             created_at: now,
             updated_at: now,
         };
@@ -402,7 +404,8 @@ where
             .ok_or(CustomerError::NotFound)
     }
 
-    /// Changes a note's text. Only its author may, or a user allowed to update any customer
+    /// Changes a note's text (and its channel and direction, where `content` names them; an
+    /// absent one is kept). Only its author may, or a user allowed to update any customer
     /// (`may_edit_any`).
     pub async fn update_note(
         &self,
@@ -411,10 +414,12 @@ where
         may_edit_any: bool,
         customer: CustomerId,
         note: NoteId,
-        body: String,
+        content: NoteContent,
     ) -> Result<CustomerNote, CustomerError> {
         let mut stored = self.editable_note(scope, actor, may_edit_any, customer, note).await?;
-        stored.body = body;
+        stored.body = content.body;
+        stored.channel = content.channel.or(stored.channel);
+        stored.direction = content.direction.or(stored.direction);
         stored.updated_at = self.clock.now();
         match self.repository.update_note(scope, &stored).await {
             Ok(()) => Ok(stored),

@@ -15,7 +15,7 @@ use customers_domain::ports::{InboundStore, RepositoryError};
 use customers_domain::query::Page;
 use customers_domain::{Customer, CustomerId, Money, OrganizationId, Scope, WorkspaceId};
 
-use super::{CUSTOMER_COLUMNS, SeaRepository, db_error, page_offset, read_int};
+use super::{CUSTOMER_COLUMNS, NOTE_COLUMNS, SeaRepository, db_error, page_offset, read_int};
 use crate::sql::corrupt;
 
 impl SeaRepository {
@@ -517,7 +517,7 @@ impl InboundStore for SeaRepository {
         }
         let mut activity = Vec::new();
         let mut notes = k.sql(
-            "SELECT id, customer_id, author_id, body, created_at, updated_at FROM customer_notes WHERE customer_id = ",
+            &format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE customer_id = "),
         );
         notes.bind(k.uuid(customer)).push(" ORDER BY created_at, id");
         for row in txn.query_all_raw(notes.build()).await.map_err(db_error)? {
