@@ -20,6 +20,7 @@ mod m20261125_000004_outbox;
 mod m20261125_000005_inbound;
 mod m20261125_000006_list_indexes;
 mod m20261125_000007_workspace_settings;
+mod m20261125_000008_clv_models;
 mod m20261125_000010_interactions;
 
 /// Runs the migrations in order.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_inbound::Migration),
             Box::new(m20261125_000006_list_indexes::Migration),
             Box::new(m20261125_000007_workspace_settings::Migration),
+            Box::new(m20261125_000008_clv_models::Migration),
             Box::new(m20261125_000010_interactions::Migration),
         ]
     }

@@ -16,6 +16,7 @@ use customers_infra::{InMemoryCache, RecordingPublisher, SeaRepository};
 use crate::auth::JwtKeys;
 use crate::dto::events::EventSchemas;
 use crate::problem::{ApiError, render_error};
+use crate::routes::clv::ClvApi;
 use crate::routes::customers::CustomersApi;
 use crate::routes::health::HealthApi;
 use crate::routes::integration::IntegrationApi;
@@ -59,6 +60,7 @@ type Apis = (
     PartsApi,
     IntegrationApi,
     SegmentsApi,
+    ClvApi,
     HealthApi,
     EventSchemas,
 );
@@ -71,6 +73,7 @@ fn openapi(service: Arc<Service>) -> OpenApiService<Apis, ()> {
             PartsApi::new(service.clone()),
             IntegrationApi::new(service.clone()),
             SegmentsApi::new(service.clone()),
+            ClvApi::new(service.clone()),
             HealthApi::new(service),
             EventSchemas,
         ),

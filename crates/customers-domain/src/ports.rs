@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::analytics::clv::ClvFit;
 use crate::analytics::rfm::RfmCell;
 use crate::analytics::segment::{Condition, Segment, SegmentRules};
 use crate::error::UniqueField;
@@ -14,6 +15,7 @@ use crate::ids::{CustomerId, NoteId, OrganizationId, Scope, UserId};
 use crate::integration::timeline::Activity;
 use crate::integration::{DeadLetter, InboundEnvelope, InboundOutcome, Purchase};
 use crate::model::{Customer, CustomerNote};
+use crate::money::Money;
 use crate::query::{CustomerList, CustomerQuery, Page};
 
 /// A failure of a storage port that the domain can act on.
@@ -261,6 +263,54 @@ pub trait InboundStore: Send + Sync + 'static {
     /// The notes, orders, deals, invoices and payments of a live customer of `scope`, in no
     /// particular order; `Ok(None)` when there is no such customer.
     async fn activity_of(&self, scope: Scope, customer: CustomerId) -> Result<Option<Vec<Activity>>, RepositoryError>;
+}
+
+/// A counted purchase as the CLV models read it: an order that completed and was neither
+/// cancelled nor refunded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedPurchase {
+    /// Who bought (a live customer of the scope).
+    pub customer_id: CustomerId,
+    /// When the order completed.
+    pub completed_at: OffsetDateTime,
+    /// Its total.
+    pub total_amount: Money,
+}
+
+/// What the CLV models of a workspace read and keep: the counted purchases of its live
+/// customers, and its latest fit ([`ClvFit`]).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ClvStore: Send + Sync + 'static {
+    /// Every counted purchase of the live customers of `scope` that completed at or before
+    /// `as_of`, in no particular order. MUST leave out orders cancelled or refunded (whenever
+    /// the reversal arrived), orders of deleted customers and of other workspaces and
+    /// organizations.
+    async fn counted_purchases(
+        &self,
+        scope: Scope,
+        as_of: OffsetDateTime,
+    ) -> Result<Vec<CountedPurchase>, RepositoryError>;
+
+    /// The same for one customer; `Ok(None)` when there is no such live customer in `scope`.
+    async fn counted_purchases_of(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+        as_of: OffsetDateTime,
+    ) -> Result<Option<Vec<CountedPurchase>>, RepositoryError>;
+
+    /// The latest fit stored for the workspace; `Ok(None)` when it was never fitted.
+    async fn clv_fit(&self, scope: Scope) -> Result<Option<ClvFit>, RepositoryError>;
+
+    /// Stores the workspace's fit, replacing the stored one unless that one ran later (its
+    /// `fitted_at` is after this one's): when two fits race, the later run is kept. Returns
+    /// whether `fit` was stored.
+    async fn put_clv_fit(&self, scope: Scope, fit: &ClvFit) -> Result<bool, RepositoryError>;
+
+    /// The workspaces (of every organization) with at least one counted order whose stored
+    /// fit ran before `fitted_before`, or that have none, in no particular order.
+    async fn clv_refit_due(&self, fitted_before: OffsetDateTime) -> Result<Vec<Scope>, RepositoryError>;
 }
 
 /// Finds customers for the list endpoint.

@@ -30,6 +30,7 @@ use time::OffsetDateTime;
 use crate::sql::{Codec, Sql, corrupt, like_escape};
 
 mod bulk;
+mod clv;
 mod inbound;
 mod segments;
 

@@ -10,6 +10,7 @@ mod helpers;
 mod auth;
 mod bulk;
 mod cache;
+mod clv;
 mod concurrency;
 mod crash;
 mod crud;

@@ -4,15 +4,19 @@
 //!   goes through (optimistic concurrency with retries, or `If-Match`);
 //! - [`parts`]: contacts, addresses and notes;
 //! - [`lifecycle`]: status, conversion, duplicates, merge, bulk operations, restore, purge;
-//! - [`cache`]: reads through the cache, and its invalidation after every committed write.
+//! - [`cache`]: reads through the cache, and its invalidation after every committed write;
+//! - [`clv`]: the workspace's lifetime value models (fit, stored fit, daily refit) and one
+//!   customer's predictions.
 
 mod analytics;
 mod cache;
+mod clv;
 mod integration;
 mod lifecycle;
 mod parts;
 
 pub use analytics::SegmentCounts;
+pub use clv::AsOf;
 pub use integration::Ingested;
 pub use lifecycle::{BulkDeleteOutcome, ConvertLead, DuplicateCheck, DuplicateMatch, DuplicateReport, SuggestedAction};
 

@@ -13,6 +13,8 @@
 //! 4. [`ClvModel::predict`] gives per customer the probability of having churned, the expected
 //!    purchases in the next 90 days, the expected order value, the predicted value of the next
 //!    12 months and the date by which one more purchase is expected.
+//! 5. [`ClvFit`] is what the service stores per workspace: the models, or why there are
+//!    none, with the sample size and the end of the observation.
 //!
 //! # Correctness
 //!
@@ -32,11 +34,13 @@ pub mod gamma_gamma;
 mod hypergeometric;
 mod optimize;
 pub mod summary;
+pub mod workspace;
 
 pub use bg_nbd::{BgNbd, BgNbdFit, BgNbdParams};
 pub use eligibility::{Eligibility, Ineligible};
 pub use gamma_gamma::{GammaGamma, GammaGammaFit, GammaGammaParams};
 pub use summary::{CustomerSummary, SummaryError, TimeUnit, summarize};
+pub use workspace::{ClvFit, ClvOutcome, ClvStatus, CustomerClv, NOT_FITTED};
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
