@@ -6005,3 +6005,221 @@ async fn inbound_events_without_effect_months_later_change_nothing(repo: SeaRepo
         apply_without_effect(&repo, &resent(event), day(91), &customer).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 12. Lifetime value models: counted purchases and the stored fit (`ClvStore`)
+// ---------------------------------------------------------------------------------------------
+
+conformance!(
+    clv_counted_purchases_leave_out_reversals_other_scopes_deleted_customers_and_later_orders,
+    clv_fit_round_trips_the_later_run_is_kept_and_refits_come_due,
+);
+
+use customers_domain::analytics::clv::{
+    BgNbdFit, BgNbdParams, ClvFit, ClvModel, ClvOutcome, GammaGammaFit, GammaGammaParams, TimeUnit,
+};
+use customers_domain::ports::{ClvStore, CountedPurchase};
+
+/// The counted purchases sorted by customer and time (the port gives them in no order).
+fn sorted_purchases(mut purchases: Vec<CountedPurchase>) -> Vec<(CustomerId, OffsetDateTime, String)> {
+    purchases.sort_by_key(|p| (p.customer_id, p.completed_at));
+    purchases
+        .into_iter()
+        .map(|p| (p.customer_id, p.completed_at, p.total_amount.to_string()))
+        .collect()
+}
+
+async fn clv_counted_purchases_leave_out_reversals_other_scopes_deleted_customers_and_later_orders(
+    repo: SeaRepository,
+) {
+    let scope = new_scope();
+    let sibling = Scope::new(scope.organization_id, WorkspaceId::new());
+    let day = |n: i64| U0 + Duration::days(n);
+    let a = build(scope, individual("Асель Нурланова", "asel@clv.kz"));
+    let b = build(scope, individual("Бахыт Оспанов", "bakhyt@clv.kz"));
+    let gone = build(scope, individual("Гани Ушедший", "gani@clv.kz"));
+    let idle = build(scope, individual("Ирина Без Заказов", "irina@clv.kz"));
+    let other = build(sibling, individual("Ольга Соседняя", "olga@clv.kz"));
+    for c in [&a, &b, &gone, &idle, &other] {
+        insert(&repo, c).await;
+    }
+    // a: counted, cancelled, refunded, and one after the observation.
+    apply(&repo, &inbound(&a, order("A-1", "1500.25", day(1))), day(1)).await;
+    apply(&repo, &inbound(&a, order("A-2", "200.00", day(2))), day(2)).await;
+    apply(&repo, &inbound_in(scope, None, cancelled("A-2", day(3))), day(3)).await;
+    apply(&repo, &inbound(&a, order("A-3", "300.00", day(4))), day(4)).await;
+    apply(&repo, &inbound(&a, refunded("A-3", day(30))), day(30)).await;
+    apply(&repo, &inbound(&a, order("A-4", "999.99", day(11))), day(11)).await;
+    // b: a cancellation that arrived before its order; then a counted order.
+    apply(&repo, &inbound(&b, cancelled("B-1", day(5))), day(5)).await;
+    apply(&repo, &inbound(&b, order("B-1", "700.00", day(4))), day(5)).await;
+    apply(&repo, &inbound(&b, order("B-2", "10.00", day(6))), day(6)).await;
+    // Deleted customers and other workspaces (even with the same order id) do not count.
+    apply(&repo, &inbound(&gone, order("G-1", "50.00", day(2))), day(2)).await;
+    soft_delete(&repo, &gone, day(7)).await;
+    apply(&repo, &inbound(&other, order("A-1", "75.00", day(1))), day(1)).await;
+
+    let as_of = day(10);
+    let expected = sorted_purchases(vec![
+        CountedPurchase {
+            customer_id: a.id,
+            completed_at: day(1),
+            total_amount: money("1500.25"),
+        },
+        CountedPurchase {
+            customer_id: b.id,
+            completed_at: day(6),
+            total_amount: money("10.00"),
+        },
+    ]);
+    assert_eq!(
+        sorted_purchases(repo.counted_purchases(scope, as_of).await.unwrap()),
+        expected
+    );
+    // The end of the observation is inclusive, to the microsecond.
+    let at_a4 = sorted_purchases(repo.counted_purchases(scope, day(11)).await.unwrap());
+    assert_eq!(at_a4.len(), 3, "{at_a4:?}");
+    assert_eq!(at_a4.iter().filter(|(c, _, _)| *c == a.id).count(), 2);
+    let before_a4 = repo
+        .counted_purchases(scope, day(11) - Duration::MICROSECOND)
+        .await
+        .unwrap();
+    assert_eq!(sorted_purchases(before_a4), expected);
+    assert!(
+        repo.counted_purchases(scope, day(1) - Duration::MICROSECOND)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The sibling workspace sees only its own order; another organization nothing.
+    let theirs = repo.counted_purchases(sibling, as_of).await.unwrap();
+    assert_eq!(sorted_purchases(theirs), vec![(other.id, day(1), "75.00".to_owned())]);
+    let stranger = Scope::new(OrganizationId::new(), scope.workspace_id);
+    assert!(repo.counted_purchases(stranger, as_of).await.unwrap().is_empty());
+
+    // One customer.
+    let of = |scope: Scope, c: CustomerId, at: OffsetDateTime| {
+        let repo = repo.clone();
+        async move {
+            repo.counted_purchases_of(scope, c, at)
+                .await
+                .unwrap()
+                .map(sorted_purchases)
+        }
+    };
+    assert_eq!(
+        of(scope, a.id, as_of).await,
+        Some(vec![(a.id, day(1), "1500.25".to_owned())])
+    );
+    assert_eq!(of(scope, a.id, day(20)).await.map(|p| p.len()), Some(2));
+    assert_eq!(
+        of(scope, b.id, as_of).await,
+        Some(vec![(b.id, day(6), "10.00".to_owned())])
+    );
+    assert_eq!(of(scope, idle.id, as_of).await, Some(vec![]));
+    assert_eq!(of(scope, gone.id, as_of).await, None, "deleted");
+    assert_eq!(of(scope, other.id, as_of).await, None, "another workspace");
+    assert_eq!(of(stranger, a.id, as_of).await, None, "another organization");
+    assert_eq!(of(scope, CustomerId::new(), as_of).await, None, "unknown");
+}
+
+/// A fitted model with values that only an exact store gives back unchanged.
+fn awkward_model() -> ClvModel {
+    ClvModel {
+        bg_nbd: BgNbdFit {
+            params: BgNbdParams {
+                r: 0.1 + 0.2,
+                alpha: 1.0 / 3.0 * 98.7654321,
+                a: 1e-300,
+                b: 123_456_789.012_345_68e10,
+            },
+            log_likelihood: -9582.429_406_785_2,
+            customers: 2357,
+            time_unit: TimeUnit::Days,
+        },
+        gamma_gamma: GammaGammaFit {
+            params: GammaGammaParams {
+                p: 6.248_802_549_868_96,
+                q: 3.744_565_475_435_183,
+                v: 15.447_605_046_853_97,
+            },
+            log_likelihood: -4099.9,
+            customers: 946,
+            frequency_value_correlation: -0.000_000_012_5,
+        },
+    }
+}
+
+fn clv_fit(outcome: ClvOutcome, sample_size: u64, as_of: OffsetDateTime, fitted_at: OffsetDateTime) -> ClvFit {
+    ClvFit {
+        outcome,
+        time_unit: TimeUnit::Days,
+        sample_size,
+        as_of,
+        fitted_at,
+    }
+}
+
+async fn clv_fit_round_trips_the_later_run_is_kept_and_refits_come_due(repo: SeaRepository) {
+    let scope = new_scope();
+    let sibling = Scope::new(scope.organization_id, WorkspaceId::new());
+    let day = |n: i64| U0 + Duration::days(n);
+    assert_eq!(repo.clv_fit(scope).await.unwrap(), None);
+
+    let fitted = clv_fit(ClvOutcome::Fitted(awkward_model()), 2357, T0, day(1));
+    assert!(repo.put_clv_fit(scope, &fitted).await.unwrap());
+    assert_eq!(repo.clv_fit(scope).await.unwrap(), Some(fitted.clone()));
+    assert_eq!(repo.clv_fit(sibling).await.unwrap(), None, "per workspace");
+    let stranger = Scope::new(OrganizationId::new(), scope.workspace_id);
+    assert_eq!(repo.clv_fit(stranger).await.unwrap(), None, "per organization");
+
+    // A run that started earlier and finishes later does not replace it.
+    let stale = clv_fit(
+        ClvOutcome::InsufficientData("not enough data: 3 customers with a purchase".into()),
+        3,
+        T0,
+        day(1) - Duration::MICROSECOND,
+    );
+    assert!(!repo.put_clv_fit(scope, &stale).await.unwrap());
+    assert_eq!(repo.clv_fit(scope).await.unwrap(), Some(fitted));
+    // A later one does, whatever it found; a run at the same time too.
+    let failed = clv_fit(
+        ClvOutcome::FitFailed("the purchase model could not be fitted: «не сошлось» \u{1F4C9}".into()),
+        0,
+        day(2) - Duration::hours(3),
+        day(2),
+    );
+    assert!(repo.put_clv_fit(scope, &failed).await.unwrap());
+    assert_eq!(repo.clv_fit(scope).await.unwrap(), Some(failed.clone()));
+    let again = clv_fit(ClvOutcome::InsufficientData("why".into()), 12, day(2), day(2));
+    assert!(repo.put_clv_fit(scope, &again).await.unwrap());
+    assert_eq!(repo.clv_fit(scope).await.unwrap(), Some(again));
+
+    // Refits: workspaces with a counted order whose fit ran before the cut-off, or none.
+    let customer = build(scope, individual("Мадина Рефит", "madina@clv.kz"));
+    let neighbour = build(sibling, individual("Нурсултан Сосед", "nursultan@clv.kz"));
+    insert(&repo, &customer).await;
+    insert(&repo, &neighbour).await;
+    let due = |before: OffsetDateTime| {
+        let repo = repo.clone();
+        async move {
+            let mut scopes = repo.clv_refit_due(before).await.unwrap();
+            scopes.retain(|s| *s == scope || *s == sibling);
+            scopes.sort_by_key(|s| s.workspace_id);
+            scopes
+        }
+    };
+    assert_eq!(due(day(100)).await, vec![], "no orders yet");
+    apply(&repo, &inbound(&customer, order("R-1", "10.00", day(1))), day(1)).await;
+    // Only a cancellation of an unknown order: nothing counted in the sibling workspace.
+    apply(&repo, &inbound_in(sibling, None, cancelled("S-1", day(1))), day(1)).await;
+    assert_eq!(due(day(2)).await, vec![], "fitted at day 2");
+    assert_eq!(due(day(2) + Duration::MICROSECOND).await, vec![scope]);
+    apply(&repo, &inbound(&neighbour, order("S-2", "10.00", day(1))), day(1)).await;
+    let mut both = vec![scope, sibling];
+    both.sort_by_key(|s| s.workspace_id);
+    assert_eq!(due(day(3)).await, both, "never fitted counts as due");
+    let sibling_fit = clv_fit(ClvOutcome::InsufficientData("1 customer".into()), 1, day(3), day(3));
+    assert!(repo.put_clv_fit(sibling, &sibling_fit).await.unwrap());
+    assert_eq!(due(day(3)).await, vec![scope]);
+}
