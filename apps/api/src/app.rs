@@ -16,6 +16,7 @@ use customers_infra::{InMemoryCache, RecordingPublisher, SeaRepository};
 use crate::auth::JwtKeys;
 use crate::dto::events::EventSchemas;
 use crate::problem::{ApiError, render_error};
+use crate::routes::analytics::AnalyticsApi;
 use crate::routes::clv::ClvApi;
 use crate::routes::customers::CustomersApi;
 use crate::routes::health::HealthApi;
@@ -61,6 +62,7 @@ type Apis = (
     IntegrationApi,
     SegmentsApi,
     ClvApi,
+    AnalyticsApi,
     HealthApi,
     EventSchemas,
 );
@@ -74,6 +76,7 @@ fn openapi(service: Arc<Service>) -> OpenApiService<Apis, ()> {
             IntegrationApi::new(service.clone()),
             SegmentsApi::new(service.clone()),
             ClvApi::new(service.clone()),
+            AnalyticsApi::new(service.clone()),
             HealthApi::new(service),
             EventSchemas,
         ),

@@ -26,4 +26,4 @@ pub use model::{
     CustomerStatus, CustomerType, NoteChannel, NoteDirection, Rating, SocialMedia,
 };
 pub use money::Money;
-pub use service::{CustomerService, Ingested, SegmentCounts};
+pub use service::{CustomerInsights, CustomerService, Ingested, SegmentCounts};

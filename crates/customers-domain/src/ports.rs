@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::analytics::clv::ClvFit;
-use crate::analytics::rfm::RfmCell;
+use crate::analytics::rfm::{RfmCell, RfmScore};
 use crate::analytics::segment::{Condition, Segment, SegmentRules};
 use crate::error::UniqueField;
 use crate::events::EventEnvelope;
@@ -263,6 +263,22 @@ pub trait InboundStore: Send + Sync + 'static {
     /// The notes, orders, deals, invoices and payments of a live customer of `scope`, in no
     /// particular order; `Ok(None)` when there is no such customer.
     async fn activity_of(&self, scope: Scope, customer: CustomerId) -> Result<Option<Vec<Activity>>, RepositoryError>;
+
+    /// Every order of a live customer of `scope` that completed (also those cancelled or
+    /// refunded later), with items, oldest first; `Ok(None)` when there is no such customer.
+    async fn orders_of(&self, scope: Scope, customer: CustomerId) -> Result<Option<Vec<Purchase>>, RepositoryError>;
+
+    /// Item-to-item recommendations: the products most often bought together with any of
+    /// `products` — counted as the orders of *other* customers of `scope` (completed, not
+    /// cancelled or refunded) that hold one of `products` and the candidate — best first (ties
+    /// by product id), at most `limit`, never one of `products`. Empty when `products` is.
+    async fn co_purchased(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+        products: &[String],
+        limit: usize,
+    ) -> Result<Vec<String>, RepositoryError>;
 }
 
 /// A counted purchase as the CLV models read it: an order that completed and was neither
@@ -337,6 +353,12 @@ pub trait CustomerSearch: Send + Sync + 'static {
     /// pair of scores (as [`crate::analytics::rfm::scores`] gives them), the customers and
     /// their total purchases. Empty cells may be left out.
     async fn rfm_grid(&self, scope: Scope) -> Result<Vec<RfmCell>, RepositoryError>;
+
+    /// The RFM scores of one live customer of `scope` among the workspace's customers with a
+    /// purchase, as [`crate::analytics::rfm::scores`] gives them; `Ok(None)` when it has no
+    /// purchase (or is no live customer of `scope`).
+    async fn rfm_of(&self, scope: Scope, customer: CustomerId) -> Result<Option<RfmScore>, RepositoryError>;
+
 }
 
 /// A failure of the cache. The service treats it as a miss and carries on.

@@ -1299,4 +1299,12 @@ impl CustomerSearch for SeaRepository {
     async fn rfm_grid(&self, scope: Scope) -> Result<Vec<customers_domain::analytics::rfm::RfmCell>, RepositoryError> {
         self.rfm_cells(scope).await
     }
+
+    async fn rfm_of(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+    ) -> Result<Option<customers_domain::analytics::rfm::RfmScore>, RepositoryError> {
+        self.rfm_score(scope, customer).await
+    }
 }

@@ -4530,6 +4530,7 @@ conformance!(
     inbound_activity_and_timeline_show_every_kind_newest_first,
     inbound_cancellation_racing_its_completion_never_counts_the_order,
     inbound_events_without_effect_months_later_change_nothing,
+    inbound_orders_of_a_customer_and_baskets_bought_together,
 );
 
 use customers_domain::events::EventCause;
@@ -6004,6 +6005,117 @@ async fn inbound_events_without_effect_months_later_change_nothing(repo: SeaRepo
     for event in &events {
         apply_without_effect(&repo, &resent(event), day(91), &customer).await;
     }
+}
+
+/// An order of the given products (one line each, 100.00 per line).
+fn basket(order_id: &str, products: &[&str], at: OffsetDateTime) -> InboundEvent {
+    InboundEvent::OrderCompleted(CompletedOrder {
+        order_id: order_id.into(),
+        total_amount: Money::parse(Decimal::from(100 * products.len() as i64)).unwrap(),
+        completed_at: at,
+        items: products
+            .iter()
+            .map(|p| OrderItem {
+                product_id: (*p).into(),
+                product_name: format!("Товар {p}"),
+                category: None,
+                quantity: Decimal::ONE,
+                amount: money("100"),
+                cost: None,
+            })
+            .collect(),
+    })
+}
+
+async fn inbound_orders_of_a_customer_and_baskets_bought_together(repo: SeaRepository) {
+    let scope = new_scope();
+    let mut people = Vec::new();
+    for i in 0..5 {
+        let c = build(scope, individual(&format!("Покупатель {i}"), &format!("buyer{i}@shop.kz")));
+        insert(&repo, &c).await;
+        people.push(c);
+    }
+    let [me, a, b, c, gone] = &people[..] else { unreachable!() };
+    let day = |d: i64| U0 + Duration::days(d);
+    // Mine: TEA and CUP; the second order is cancelled, the third refunded.
+    for (event, at) in [
+        (basket("M1", &["TEA", "CUP"], day(1)), day(1)),
+        (basket("M2", &["JAM"], day(2)), day(2)),
+        (cancelled("M2", day(3)), day(3)),
+        (basket("M3", &["SUGAR"], day(4)), day(4)),
+        (refunded("M3", day(5)), day(5)),
+    ] {
+        apply(&repo, &inbound(me, event), at).await;
+    }
+    // Others: HONEY goes with TEA in three orders of two customers, LEMON and WINE in two
+    // (ties by id), CAKE with CUP once; SPOON never with my products; a cancelled basket does
+    // not count.
+    for (who, event) in [
+        (a, basket("A1", &["TEA", "HONEY", "LEMON"], day(1))),
+        (a, basket("A2", &["TEA", "HONEY"], day(2))),
+        (b, basket("B1", &["TEA", "HONEY", "LEMON", "CUP"], day(1))),
+        (b, basket("B2", &["CUP", "CAKE"], day(3))),
+        (c, basket("C1", &["SPOON", "KNIFE"], day(1))),
+        (c, basket("C2", &["TEA", "BREAD"], day(2))),
+        (c, basket("C3", &["TEA", "WINE", "WINE"], day(4))),
+        (c, basket("C4", &["CUP", "WINE"], day(5))),
+    ] {
+        apply(&repo, &inbound(who, event), day(6)).await;
+    }
+    apply(&repo, &inbound(c, basket("C5", &["TEA", "BREAD"], day(6))), day(6)).await;
+    apply(&repo, &inbound(c, cancelled("C5", day(7))), day(7)).await;
+    // Another workspace's baskets never count.
+    let elsewhere = new_scope();
+    let stranger = build(elsewhere, individual("Чужой", "stranger@shop.kz"));
+    insert(&repo, &stranger).await;
+    for i in 0..5 {
+        let event = basket(&format!("X{i}"), &["TEA", "VODKA"], day(1));
+        apply(&repo, &inbound(&stranger, event), day(1)).await;
+    }
+
+    // orders_of: every completed order, oldest first, with its status and items.
+    let orders = repo.orders_of(scope, me.id).await.unwrap().expect("live");
+    assert_eq!(
+        orders
+            .iter()
+            .map(|o| (o.order_id.as_str(), o.status, o.items.len()))
+            .collect::<Vec<_>>(),
+        [
+            ("M1", OrderStatus::Completed, 2),
+            ("M2", OrderStatus::Cancelled, 1),
+            ("M3", OrderStatus::Refunded, 1),
+        ]
+    );
+    assert_eq!(orders[0].items[1].product_id, "CUP");
+    assert_eq!(orders[1].reversed_at, Some(day(3)));
+    assert_eq!(repo.orders_of(elsewhere, me.id).await.unwrap(), None);
+    assert_eq!(repo.orders_of(scope, CustomerId::new()).await.unwrap(), None);
+    soft_delete(&repo, gone, day(8)).await;
+    assert_eq!(repo.orders_of(scope, gone.id).await.unwrap(), None);
+
+    // co_purchased: orders of others holding one of the products and the candidate.
+    let mine = ["CUP".to_owned(), "TEA".to_owned()];
+    assert_eq!(
+        repo.co_purchased(scope, me.id, &mine, 10).await.unwrap(),
+        ["HONEY", "LEMON", "WINE", "BREAD", "CAKE"]
+    );
+    assert_eq!(repo.co_purchased(scope, me.id, &mine, 2).await.unwrap(), ["HONEY", "LEMON"]);
+    assert_eq!(
+        repo.co_purchased(scope, me.id, &["CUP".to_owned()], 10).await.unwrap(),
+        ["CAKE", "HONEY", "LEMON", "TEA", "WINE"]
+    );
+    // The customer's own baskets are not evidence: from a's point of view, B1 and C2/C3 count.
+    assert_eq!(
+        repo.co_purchased(scope, a.id, &["HONEY".to_owned()], 10).await.unwrap(),
+        ["CUP", "LEMON", "TEA"]
+    );
+    assert!(repo.co_purchased(scope, me.id, &[], 10).await.unwrap().is_empty());
+    assert!(
+        repo.co_purchased(scope, me.id, &["NOTHING".to_owned()], 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

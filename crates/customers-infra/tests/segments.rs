@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use customers_domain::analytics::rfm::scores;
+use customers_domain::analytics::rfm::{RfmScore, scores};
 use customers_domain::analytics::segment::{
     Segment, SegmentFacts, SegmentRules, classify, own_rule, segment_condition,
 };
@@ -241,6 +241,23 @@ async fn rfm_grid_agrees_with_the_reference_scores(repo: SeaRepository) {
     // A workspace without purchases has an empty grid.
     let empty = Scope::new(Uuid::now_v7().into(), Uuid::now_v7().into());
     assert!(repo.rfm_grid(empty).await.unwrap().is_empty());
+
+    // One customer's scores are the same as in the whole workspace's.
+    let monetary = scores(&scored.iter().map(|c| c.total_purchases).collect::<Vec<_>>());
+    for (i, c) in scored.iter().enumerate().step_by(7) {
+        let want = RfmScore {
+            recency: recency[i],
+            frequency: frequency[i],
+            monetary: monetary[i],
+        };
+        assert_eq!(repo.rfm_of(scope, c.id).await.unwrap(), Some(want), "customer {i}");
+        assert_eq!(repo.rfm_of(empty, c.id).await.unwrap(), None, "customer {i} in another workspace");
+    }
+    let unscored = customers
+        .iter()
+        .find(|c| c.purchase_count == 0)
+        .expect("the sample has customers without a purchase");
+    assert_eq!(repo.rfm_of(scope, unscored.id).await.unwrap(), None);
 }
 
 both_backends!(

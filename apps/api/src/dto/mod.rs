@@ -14,6 +14,7 @@ use customers_domain::{self as domain, Customer, CustomerAddress, CustomerContac
 
 use crate::json::Amount;
 
+pub mod analytics;
 pub mod clv;
 pub mod events;
 pub mod integration;

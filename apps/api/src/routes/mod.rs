@@ -1,5 +1,6 @@
 //! HTTP operations, grouped by tag.
 
+pub mod analytics;
 pub mod clv;
 pub mod customers;
 pub mod health;

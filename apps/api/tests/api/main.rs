@@ -7,6 +7,7 @@
 #[macro_use]
 mod helpers;
 
+mod analytics;
 mod auth;
 mod bulk;
 mod cache;

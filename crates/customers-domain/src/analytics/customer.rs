@@ -246,22 +246,25 @@ pub fn figures(
     }
 }
 
-/// `numerator / denominator` to [`RATIO_SCALE`] decimals; absent when the denominator is not
+/// `numerator / denominator` to [`RATIO_SCALE`] decimals (trailing zeros dropped); absent when the denominator is not
 /// positive.
 fn ratio(numerator: Decimal, denominator: Decimal) -> Option<Decimal> {
     if denominator <= Decimal::ZERO {
         return None;
     }
-    numerator
-        .checked_div(denominator)
-        .map(|r| r.round_dp_with_strategy(RATIO_SCALE, RoundingStrategy::MidpointNearestEven))
+    numerator.checked_div(denominator).map(|r| {
+        r.round_dp_with_strategy(RATIO_SCALE, RoundingStrategy::MidpointNearestEven)
+            .normalize()
+    })
 }
 
 /// Orders per month from `first` to `end`, at least one month.
 fn frequency(count: u64, first: OffsetDateTime, end: OffsetDateTime) -> Decimal {
     let days = Decimal::from((end - first).whole_seconds().max(0)) / Decimal::from(86_400);
     let months = (days / DAYS_PER_MONTH).max(Decimal::ONE);
-    (Decimal::from(count) / months).round_dp_with_strategy(RATIO_SCALE, RoundingStrategy::MidpointNearestEven)
+    (Decimal::from(count) / months)
+        .round_dp_with_strategy(RATIO_SCALE, RoundingStrategy::MidpointNearestEven)
+        .normalize()
 }
 
 fn top_categories(orders: &[&Purchase]) -> Vec<CategorySales> {

@@ -11,12 +11,14 @@
 mod analytics;
 mod cache;
 mod clv;
+mod insights;
 mod integration;
 mod lifecycle;
 mod parts;
 
 pub use analytics::SegmentCounts;
 pub use clv::AsOf;
+pub use insights::CustomerInsights;
 pub use integration::Ingested;
 pub use lifecycle::{BulkDeleteOutcome, ConvertLead, DuplicateCheck, DuplicateMatch, DuplicateReport, SuggestedAction};
 

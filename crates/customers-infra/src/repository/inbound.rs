@@ -582,4 +582,77 @@ impl InboundStore for SeaRepository {
         txn.commit().await.map_err(db_error)?;
         Ok(Some(activity))
     }
+
+    async fn orders_of(&self, scope: Scope, customer: CustomerId) -> Result<Option<Vec<Purchase>>, RepositoryError> {
+        let txn = self.begin_read().await?;
+        if !self.is_live(&txn, scope, customer).await? {
+            txn.commit().await.map_err(db_error)?;
+            return Ok(None);
+        }
+        let mut sql = self.of_customer(
+            "order_id, status, total_amount, completed_at, reversed_at, items",
+            "customer_orders",
+            scope,
+            customer,
+        );
+        sql.push(" AND completed_at IS NOT NULL ORDER BY completed_at, order_id");
+        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
+        txn.commit().await.map_err(db_error)?;
+        rows.iter()
+            .map(|row| self.read_purchase(row))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    async fn co_purchased(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+        products: &[String],
+        limit: usize,
+    ) -> Result<Vec<String>, RepositoryError> {
+        if products.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let k = &self.codec;
+        let postgres = k.backend() == DbBackend::Postgres;
+        let (lines, product) = if postgres {
+            ("CROSS JOIN LATERAL jsonb_array_elements(o.items) e", "(e.value ->> 'productId')")
+        } else {
+            ("CROSS JOIN json_each(o.items) e", "json_extract(e.value, '$.productId')")
+        };
+        let mut sql = k.sql(&format!(
+            "SELECT {product} AS product_id, COUNT(DISTINCT o.order_id) AS together FROM customer_orders o {lines} \
+             WHERE o.organization_id = "
+        ));
+        sql.bind(k.uuid(scope.organization_id))
+            .push(" AND o.workspace_id = ")
+            .bind(k.uuid(scope.workspace_id))
+            .push(" AND o.status = ")
+            .bind(k.text(OrderStatus::Completed.as_str()))
+            .push(" AND o.completed_at IS NOT NULL AND o.customer_id <> ")
+            .bind(k.uuid(customer))
+            .push(" AND (");
+        // Baskets holding one of `products`: on PostgreSQL by containment, which the GIN
+        // index on the items answers.
+        if postgres {
+            for (i, id) in products.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("o.items @> ")
+                    .bind(k.json(Some(serde_json::json!([{ "productId": id }]))));
+            }
+        } else {
+            sql.push("EXISTS (SELECT 1 FROM json_each(o.items) m WHERE json_extract(m.value, '$.productId') IN ")
+                .bind_list(products.iter().map(|id| k.text(id.clone())))
+                .push(")");
+        }
+        sql.push(&format!(") AND {product} IS NOT NULL AND {product} NOT IN "))
+            .bind_list(products.iter().map(|id| k.text(id.clone())))
+            .push(&format!(" GROUP BY {product} ORDER BY together DESC, product_id LIMIT "))
+            .bind(k.int(i64::try_from(limit).unwrap_or(i64::MAX)));
+        let rows = self.db.query_all_raw(sql.build()).await.map_err(db_error)?;
+        rows.iter().map(|row| k.get::<String>(row, "product_id")).collect()
+    }
 }

@@ -4,10 +4,10 @@
 use sea_orm::ConnectionTrait;
 use time::OffsetDateTime;
 
-use customers_domain::Scope;
-use customers_domain::analytics::rfm::RfmCell;
+use customers_domain::analytics::rfm::{RfmCell, RfmScore, quintile};
 use customers_domain::analytics::segment::{Condition, Segment, SegmentRules};
 use customers_domain::ports::RepositoryError;
+use customers_domain::{CustomerId, Scope};
 
 use super::{SeaRepository, db_error, read_int};
 use crate::sql::{Sql, corrupt};
@@ -181,5 +181,45 @@ impl SeaRepository {
                 })
             })
             .collect()
+    }
+
+    /// The RFM scores of one customer: the same ⌈5·k/n⌉ as [`Self::rfm_cells`], with k and n
+    /// counted in one pass over the workspace's scored customers.
+    pub(super) async fn rfm_score(
+        &self,
+        scope: Scope,
+        customer: CustomerId,
+    ) -> Result<Option<RfmScore>, RepositoryError> {
+        let k = &self.codec;
+        let mut sql = k.sql(
+            "SELECT COUNT(*) AS scored, \
+             SUM(CASE WHEN c.last_purchase_date <= me.last_purchase_date THEN 1 ELSE 0 END) AS recency, \
+             SUM(CASE WHEN c.purchase_count <= me.purchase_count THEN 1 ELSE 0 END) AS frequency, \
+             SUM(CASE WHEN c.total_purchases <= me.total_purchases THEN 1 ELSE 0 END) AS monetary \
+             FROM (SELECT c.last_purchase_date, c.purchase_count, c.total_purchases FROM customers c WHERE ",
+        );
+        self.scope_condition(&mut sql, scope);
+        sql.push(" AND c.id = ")
+            .bind(k.uuid(customer))
+            .push(" AND c.purchase_count > 0 AND c.last_purchase_date IS NOT NULL) me CROSS JOIN customers c WHERE ");
+        self.scope_condition(&mut sql, scope);
+        sql.push(" AND c.purchase_count > 0 AND c.last_purchase_date IS NOT NULL");
+        let Some(row) = self.db.query_one_raw(sql.build()).await.map_err(db_error)? else {
+            return Ok(None);
+        };
+        let scored = read_int(k, &row, "scored")?;
+        if scored == 0 {
+            return Ok(None);
+        }
+        let n = u64::try_from(scored).map_err(|e| corrupt("scored", e))?;
+        let score = |column: &str| -> Result<u8, RepositoryError> {
+            let below = u64::try_from(read_int(k, &row, column)?).map_err(|e| corrupt(column, e))?;
+            Ok(quintile(below, n))
+        };
+        Ok(Some(RfmScore {
+            recency: score("recency")?,
+            frequency: score("frequency")?,
+            monetary: score("monetary")?,
+        }))
     }
 }
