@@ -428,11 +428,7 @@ impl SeaRepository {
     /// it before appending): per customer, `seq` order is then commit order, which the relay's
     /// ordering relies on.
     async fn append_events(&self, txn: &DatabaseTransaction, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
-        for event in events {
-            let sql = self.insert_sql("customer_events", self.event_row(event)?);
-            txn.execute_raw(sql.build()).await.map_err(db_error)?;
-        }
-        Ok(())
+        self.append_events_bulk(txn, events).await
     }
 
     /// Reads a row of [`NOTE_COLUMNS`].
@@ -702,8 +698,10 @@ fn order_by(codec: &Codec, sort_by: SortField, order: SortOrder) -> String {
 #[async_trait]
 impl CustomerRepository for SeaRepository {
     async fn insert(&self, customer: &Customer, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
+        // One statement per table (the customer first: its unique indexes name a duplicate),
+        // the fewest round trips a create can take.
         let txn = self.begin_write().await?;
-        self.insert_in(&txn, customer).await?;
+        self.insert_customers_bulk(&txn, std::slice::from_ref(customer)).await?;
         self.append_events(&txn, events).await?;
         txn.commit().await.map_err(db_error)
     }
