@@ -282,7 +282,7 @@ pub trait InboundStore: Send + Sync + 'static {
 }
 
 /// A counted purchase as the CLV models read it: an order that completed and was neither
-/// cancelled nor refunded.
+/// cancelled nor refunded by the end of the observation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CountedPurchase {
     /// Who bought (a live customer of the scope).
@@ -298,9 +298,10 @@ pub struct CountedPurchase {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ClvStore: Send + Sync + 'static {
-    /// Every counted purchase of the live customers of `scope` that completed at or before
-    /// `as_of`, in no particular order. MUST leave out orders cancelled or refunded (whenever
-    /// the reversal arrived), orders of deleted customers and of other workspaces and
+    /// Every purchase of the live customers of `scope` counted at `as_of`, in no particular
+    /// order: the orders that completed at or before `as_of` and were not cancelled or
+    /// refunded by then (a reversal after `as_of` is not seen, so an earlier `as_of` replays
+    /// the past). MUST leave out orders of deleted customers and of other workspaces and
     /// organizations.
     async fn counted_purchases(
         &self,

@@ -6155,14 +6155,15 @@ async fn clv_counted_purchases_leave_out_reversals_other_scopes_deleted_customer
     for c in [&a, &b, &gone, &idle, &other] {
         insert(&repo, c).await;
     }
-    // a: counted, cancelled, refunded, and one after the observation.
+    // a: counted; cancelled on day 3; refunded on day 30; one more on day 11.
     apply(&repo, &inbound(&a, order("A-1", "1500.25", day(1))), day(1)).await;
     apply(&repo, &inbound(&a, order("A-2", "200.00", day(2))), day(2)).await;
     apply(&repo, &inbound_in(scope, None, cancelled("A-2", day(3))), day(3)).await;
     apply(&repo, &inbound(&a, order("A-3", "300.00", day(4))), day(4)).await;
     apply(&repo, &inbound(&a, refunded("A-3", day(30))), day(30)).await;
     apply(&repo, &inbound(&a, order("A-4", "999.99", day(11))), day(11)).await;
-    // b: a cancellation that arrived before its order; then a counted order.
+    // b: a cancellation (day 5) that arrived before its order (completed on day 4); then a
+    // counted order.
     apply(&repo, &inbound(&b, cancelled("B-1", day(5))), day(5)).await;
     apply(&repo, &inbound(&b, order("B-1", "700.00", day(4))), day(5)).await;
     apply(&repo, &inbound(&b, order("B-2", "10.00", day(6))), day(6)).await;
@@ -6171,43 +6172,50 @@ async fn clv_counted_purchases_leave_out_reversals_other_scopes_deleted_customer
     soft_delete(&repo, &gone, day(7)).await;
     apply(&repo, &inbound(&other, order("A-1", "75.00", day(1))), day(1)).await;
 
+    let counted = |scope: Scope, at: OffsetDateTime| {
+        let repo = repo.clone();
+        async move { sorted_purchases(repo.counted_purchases(scope, at).await.unwrap()) }
+    };
+    let row = |c: &Customer, at: OffsetDateTime, amount: &str| (c.id, at, amount.to_owned());
     let as_of = day(10);
-    let expected = sorted_purchases(vec![
-        CountedPurchase {
-            customer_id: a.id,
-            completed_at: day(1),
-            total_amount: money("1500.25"),
-        },
-        CountedPurchase {
-            customer_id: b.id,
-            completed_at: day(6),
-            total_amount: money("10.00"),
-        },
-    ]);
+    let expected = vec![
+        row(&a, day(1), "1500.25"),
+        row(&a, day(4), "300.00"),
+        row(&b, day(6), "10.00"),
+    ];
+    assert_eq!(counted(scope, as_of).await, expected);
+    // Completion and reversal are seen at the instant they happened, to the microsecond: an
+    // order counts from its completion until its reversal.
     assert_eq!(
-        sorted_purchases(repo.counted_purchases(scope, as_of).await.unwrap()),
-        expected
+        counted(scope, day(2)).await,
+        vec![row(&a, day(1), "1500.25"), row(&a, day(2), "200.00")]
     );
-    // The end of the observation is inclusive, to the microsecond.
-    let at_a4 = sorted_purchases(repo.counted_purchases(scope, day(11)).await.unwrap());
-    assert_eq!(at_a4.len(), 3, "{at_a4:?}");
-    assert_eq!(at_a4.iter().filter(|(c, _, _)| *c == a.id).count(), 2);
-    let before_a4 = repo
-        .counted_purchases(scope, day(11) - Duration::MICROSECOND)
-        .await
-        .unwrap();
-    assert_eq!(sorted_purchases(before_a4), expected);
-    assert!(
-        repo.counted_purchases(scope, day(1) - Duration::MICROSECOND)
-            .await
-            .unwrap()
-            .is_empty()
+    assert_eq!(
+        counted(scope, day(3)).await,
+        vec![row(&a, day(1), "1500.25")],
+        "cancelled at day 3"
     );
+    assert_eq!(
+        counted(scope, day(4)).await,
+        vec![
+            row(&a, day(1), "1500.25"),
+            row(&a, day(4), "300.00"),
+            row(&b, day(4), "700.00")
+        ],
+        "B-1 is cancelled only on day 5"
+    );
+    let mut with_a4 = expected.clone();
+    with_a4.insert(2, row(&a, day(11), "999.99"));
+    assert_eq!(counted(scope, day(11)).await, with_a4);
+    assert_eq!(counted(scope, day(11) - Duration::MICROSECOND).await, expected);
+    assert_eq!(counted(scope, day(30) - Duration::MICROSECOND).await, with_a4);
+    with_a4.remove(1);
+    assert_eq!(counted(scope, day(30)).await, with_a4, "refunded at day 30");
+    assert!(counted(scope, day(1) - Duration::MICROSECOND).await.is_empty());
     // The sibling workspace sees only its own order; another organization nothing.
-    let theirs = repo.counted_purchases(sibling, as_of).await.unwrap();
-    assert_eq!(sorted_purchases(theirs), vec![(other.id, day(1), "75.00".to_owned())]);
+    assert_eq!(counted(sibling, as_of).await, vec![row(&other, day(1), "75.00")]);
     let stranger = Scope::new(OrganizationId::new(), scope.workspace_id);
-    assert!(repo.counted_purchases(stranger, as_of).await.unwrap().is_empty());
+    assert!(counted(stranger, as_of).await.is_empty());
 
     // One customer.
     let of = |scope: Scope, c: CustomerId, at: OffsetDateTime| {
@@ -6221,13 +6229,13 @@ async fn clv_counted_purchases_leave_out_reversals_other_scopes_deleted_customer
     };
     assert_eq!(
         of(scope, a.id, as_of).await,
-        Some(vec![(a.id, day(1), "1500.25".to_owned())])
+        Some(vec![row(&a, day(1), "1500.25"), row(&a, day(4), "300.00")])
     );
-    assert_eq!(of(scope, a.id, day(20)).await.map(|p| p.len()), Some(2));
     assert_eq!(
-        of(scope, b.id, as_of).await,
-        Some(vec![(b.id, day(6), "10.00".to_owned())])
+        of(scope, a.id, day(40)).await,
+        Some(vec![row(&a, day(1), "1500.25"), row(&a, day(11), "999.99")])
     );
+    assert_eq!(of(scope, b.id, as_of).await, Some(vec![row(&b, day(6), "10.00")]));
     assert_eq!(of(scope, idle.id, as_of).await, Some(vec![]));
     assert_eq!(of(scope, gone.id, as_of).await, None, "deleted");
     assert_eq!(of(scope, other.id, as_of).await, None, "another workspace");
@@ -6245,7 +6253,7 @@ fn awkward_model() -> ClvModel {
                 a: 1e-300,
                 b: 123_456_789.012_345_68e10,
             },
-            log_likelihood: -9582.429_406_785_2,
+            log_likelihood: -9_582.429_406_785_2,
             customers: 2357,
             time_unit: TimeUnit::Days,
         },

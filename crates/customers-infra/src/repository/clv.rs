@@ -17,7 +17,7 @@ use crate::sql::{Sql, corrupt};
 const FIT_COLUMNS: &str = "status, model, reason, time_unit, sample_size, as_of, fitted_at";
 
 impl SeaRepository {
-    /// `SELECT` of the counted purchases of the live customers of `scope` up to `as_of`.
+    /// `SELECT` of the purchases of the live customers of `scope` counted at `as_of`.
     fn counted_purchases_sql(&self, scope: Scope, as_of: OffsetDateTime) -> Sql {
         let k = &self.codec;
         let mut sql = k.sql(
@@ -27,11 +27,14 @@ impl SeaRepository {
         sql.bind(k.uuid(scope.organization_id))
             .push(" AND o.workspace_id = ")
             .bind(k.uuid(scope.workspace_id))
-            .push(" AND o.status = ")
-            .bind(k.text(OrderStatus::Completed.as_str()))
             .push(" AND o.completed_at IS NOT NULL AND o.completed_at <= ")
             .bind(k.time(as_of))
-            .push(" AND ");
+            // Not reversed by then: still completed, or cancelled or refunded later.
+            .push(" AND (o.status = ")
+            .bind(k.text(OrderStatus::Completed.as_str()))
+            .push(" OR o.reversed_at > ")
+            .bind(k.time(as_of))
+            .push(") AND ");
         self.scope_condition(&mut sql, scope);
         sql
     }
