@@ -179,6 +179,32 @@ pub async fn purge_periodically(service: Arc<Service>, interval: std::time::Dura
     }
 }
 
+/// Keeps the lifetime value models fresh: now and then every `max_age` (at least hourly),
+/// refits every workspace with orders whose fit is older than `max_age` or that was never
+/// fitted, for as long as the process runs. Each server copy may run it: a workspace may then
+/// be fitted by two copies at about the same time, and the fit that ran last is kept.
+pub async fn refit_clv_periodically(service: Arc<Service>, max_age: std::time::Duration) {
+    let Ok(age) = time::Duration::try_from(max_age) else {
+        return;
+    };
+    if max_age.is_zero() {
+        return;
+    }
+    let mut ticker = tokio::time::interval(max_age.min(std::time::Duration::from_secs(3600)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let service = service.clone();
+        let refitted = crate::routes::clv::off_the_workers(async move { service.refit_stale_clv(age).await }).await;
+        match refitted {
+            Ok(Ok(0)) => {}
+            Ok(Ok(refitted)) => tracing::info!(refitted, "refitted the CLV models of stale workspaces"),
+            Ok(Err(err)) => tracing::warn!(error = %err, "refitting the CLV models failed"),
+            Err(err) => tracing::warn!(error = %err, "refitting the CLV models failed"),
+        }
+    }
+}
+
 /// Hands the entries of the inbound stream to the service: each `event` field is applied once,
 /// ignored (a type for other modules) or kept as a dead letter; only a failure to store
 /// leaves the entry pending.

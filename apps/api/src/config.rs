@@ -64,6 +64,9 @@ pub struct Config {
     /// `customers.events`); unset, events stay in the outbox (and the history still works) and
     /// customers are cached in the process on SQLite only.
     pub redis_url: Option<String>,
+    /// `CLV_REFIT_HOURS`: the lifetime value models of every workspace with orders are
+    /// refitted once their fit is this old (24 hours by default); `0` turns the refit off.
+    pub clv_refit_interval: Option<std::time::Duration>,
 }
 
 impl Config {
@@ -128,6 +131,18 @@ impl Config {
                 reason: "expected a redis://host:port URL (TLS, rediss://, is not supported yet)".into(),
             });
         }
+        let refit = get("CLV_REFIT_HOURS", "24");
+        let refit_hours = refit
+            .parse::<u16>()
+            .ok()
+            .filter(|h| *h <= 8760)
+            .ok_or_else(|| ConfigError {
+                variable: "CLV_REFIT_HOURS",
+                value: refit.clone(),
+                reason: "expected a number of hours from 0 (no refit) to 8760".into(),
+            })?;
+        let clv_refit_interval =
+            (refit_hours > 0).then(|| std::time::Duration::from_secs(u64::from(refit_hours) * 3600));
         Ok(Self {
             database_url,
             listen_addr,
@@ -136,6 +151,7 @@ impl Config {
             auto_migrate,
             retention_days,
             redis_url,
+            clv_refit_interval,
         })
     }
 }
@@ -170,6 +186,14 @@ mod tests {
         assert_eq!(c.listen_addr.to_string(), DEFAULT_LISTEN_ADDR);
         assert!(c.jwt_secret.is_none());
         assert!(c.auto_migrate);
+        assert_eq!(c.clv_refit_interval, Some(std::time::Duration::from_secs(24 * 3600)));
+    }
+
+    #[test]
+    fn the_clv_refit_takes_hours_and_zero_turns_it_off() {
+        let c = config(&[("CLV_REFIT_HOURS", "6")]).unwrap();
+        assert_eq!(c.clv_refit_interval, Some(std::time::Duration::from_secs(6 * 3600)));
+        assert_eq!(config(&[("CLV_REFIT_HOURS", "0")]).unwrap().clv_refit_interval, None);
     }
 
     #[test]
@@ -181,6 +205,9 @@ mod tests {
             ("AUTO_MIGRATE", "maybe"),
             ("RETENTION_DAYS", "0"),
             ("RETENTION_DAYS", "soon"),
+            ("CLV_REFIT_HOURS", "-1"),
+            ("CLV_REFIT_HOURS", "24h"),
+            ("CLV_REFIT_HOURS", "9000"),
             ("REDIS_URL", "localhost:6379"),
             ("REDIS_URL", "rediss://cache.example.kz:6380"),
         ] {

@@ -214,6 +214,12 @@ async fn serve() -> Result<(), String> {
         service.clone(),
         std::time::Duration::from_secs(3600),
     ));
+    match config.clv_refit_interval {
+        Some(interval) => {
+            tokio::spawn(app::refit_clv_periodically(service.clone(), interval));
+        }
+        None => tracing::info!("CLV_REFIT_HOURS=0: the lifetime value models are refitted only on request"),
+    }
     let shutdown = shutdown_signal();
     let (addr, task) = app::serve(config.listen_addr, service, Arc::new(keys), shutdown)
         .await

@@ -379,3 +379,71 @@ async fn clv_fit_checks_as_of_the_body_and_permissions(app: TestApp) {
     bad_ws.assert_invalid("workspaceId");
 }
 both_backends!(clv_fit_checks_as_of_the_body_and_permissions);
+
+/// The current `fittedAt` of the default workspace (null while never fitted).
+async fn fitted_at(app: &TestApp) -> Value {
+    app.call(Method::GET, "/analytics/clv", None)
+        .await
+        .assert_status(200)
+        .body["fittedAt"]
+        .clone()
+}
+
+/// Waits (up to 20 s) for a `fittedAt` other than `previous`, and returns it.
+async fn next_fit(app: &TestApp, previous: Value) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let current = fitted_at(app).await;
+        if current != previous {
+            return current;
+        }
+        assert!(std::time::Instant::now() < deadline, "no refit in 20 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn clv_refit_task_fits_workspaces_with_orders_and_refits_stale_ones(app: TestApp) {
+    let a = app.create(&individual("Дана", "dana@clv.kz")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    order_event(
+        &app,
+        &a,
+        "O-1",
+        "100.00",
+        OffsetDateTime::now_utc() - Duration::days(40),
+    )
+    .await;
+    let quiet = Uuid::now_v7();
+    let quiet_token = app.token(app.org, &[quiet], &crate::helpers::ALL_PERMISSIONS);
+
+    let service = Arc::new(app::service(app.db.connection.clone()));
+    let task = tokio::spawn(app::refit_clv_periodically(
+        service,
+        std::time::Duration::from_millis(300),
+    ));
+    let first = next_fit(&app, Value::Null).await;
+    let body = app
+        .call(Method::GET, "/analytics/clv", None)
+        .await
+        .assert_status(200)
+        .body;
+    assert_eq!(body["status"], "INSUFFICIENT_DATA", "{body}");
+    assert_eq!(body["sampleSize"], 1);
+    // Older than the interval: fitted again.
+    let second = next_fit(&app, first.clone()).await;
+    assert!(
+        second.as_str().unwrap() > first.as_str().unwrap(),
+        "{first} then {second}"
+    );
+    // A workspace without orders is left alone.
+    let theirs = app
+        .call_as(&quiet_token, quiet, Method::GET, "/analytics/clv", None)
+        .await
+        .assert_status(200)
+        .body;
+    assert_eq!(theirs["status"], "NOT_FITTED");
+    task.abort();
+}
+both_backends!(clv_refit_task_fits_workspaces_with_orders_and_refits_stale_ones);
