@@ -7,8 +7,10 @@
 //!     --organization <uuid> --workspace <uuid>
 //! customers-bench run --base-url http://127.0.0.1:8080 --token … --workspace <uuid> \
 //!     --connections 16 --duration 15s --server-pid <pid>
+//! customers-bench clv-fit --customers 100000 --days 730
 //! ```
 
+mod clv;
 mod data;
 mod load;
 mod rng;
@@ -97,6 +99,21 @@ enum Command {
         cursor_depth: u32,
         /// PRNG seed.
         #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Time the lifetime value models: draw purchase histories from the BG/NBD and
+    /// Gamma-Gamma processes (CDNOW's parameters in days and tenge), then summarize, fit and
+    /// predict them as the service does; prints the times and the recovered parameters. No
+    /// database.
+    ClvFit {
+        /// Customers, each with at least one purchase.
+        #[arg(long, default_value_t = 100_000)]
+        customers: usize,
+        /// Days of observation (first purchases fall uniformly within them).
+        #[arg(long, default_value_t = 730)]
+        days: u32,
+        /// PRNG seed.
+        #[arg(long, default_value_t = 7)]
         seed: u64,
     },
 }
@@ -190,6 +207,7 @@ async fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Command::ClvFit { customers, days, seed } => clv::run(clv::ClvPlan { customers, days, seed }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
