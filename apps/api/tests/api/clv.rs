@@ -6,6 +6,7 @@ use std::sync::Arc;
 use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -268,6 +269,33 @@ async fn clv_fits_a_model_on_enough_history_and_predicts_customers(app: TestApp)
     assert!((0.0..=1.0).contains(&prediction.p_alive), "{prediction:?}");
     assert!(prediction.expected_purchases > 0.0, "{prediction:?}");
     assert!(prediction.predicted_clv.amount() >= Decimal::ZERO);
+    // `GET /{id}/analytics` gives the same predictions over HTTP.
+    let analytics = app
+        .call(
+            Method::GET,
+            &format!("/{}/analytics?asOf={}", loyal.id, AS_OF.format(&Rfc3339).unwrap()),
+            None,
+        )
+        .await
+        .assert_status(200)
+        .body;
+    let four = |x: f64| (x * 10_000.0).round() / 10_000.0;
+    assert_eq!(analytics["predictionUnavailableReason"], Value::Null, "{analytics:#}");
+    assert_eq!(analytics["churnProbability"], json!(four(prediction.churn_probability)));
+    assert_eq!(
+        analytics["expectedPurchasesNext90Days"],
+        json!(four(prediction.expected_purchases))
+    );
+    assert_eq!(
+        analytics["expectedOrderValue"],
+        json!(prediction.expected_order_value.amount().to_string())
+    );
+    assert_eq!(
+        analytics["predictedClv"],
+        json!(prediction.predicted_clv.amount().to_string())
+    );
+    let next = prediction.next_purchase.map(|d| d.to_string());
+    assert_eq!(analytics["nextPurchasePrediction"], json!(next));
     // Before its first purchase there is nothing to say.
     let first = purchases.iter().map(|(at, _)| *at).min().unwrap();
     let before = service
