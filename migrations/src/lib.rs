@@ -22,6 +22,7 @@ mod m20261125_000006_list_indexes;
 mod m20261125_000007_workspace_settings;
 mod m20261125_000008_clv_models;
 mod m20261125_000010_interactions;
+mod m20261125_000011_metrics_indexes;
 
 /// Runs the migrations in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_workspace_settings::Migration),
             Box::new(m20261125_000008_clv_models::Migration),
             Box::new(m20261125_000010_interactions::Migration),
+            Box::new(m20261125_000011_metrics_indexes::Migration),
         ]
     }
 }

@@ -22,6 +22,7 @@ use crate::routes::customers::CustomersApi;
 use crate::routes::health::HealthApi;
 use crate::routes::integration::IntegrationApi;
 use crate::routes::lifecycle::LifecycleApi;
+use crate::routes::metrics::MetricsApi;
 use crate::routes::parts::PartsApi;
 use crate::routes::segments::SegmentsApi;
 
@@ -61,6 +62,7 @@ type Apis = (
     PartsApi,
     IntegrationApi,
     SegmentsApi,
+    MetricsApi,
     ClvApi,
     AnalyticsApi,
     HealthApi,
@@ -75,6 +77,7 @@ fn openapi(service: Arc<Service>) -> OpenApiService<Apis, ()> {
             PartsApi::new(service.clone()),
             IntegrationApi::new(service.clone()),
             SegmentsApi::new(service.clone()),
+            MetricsApi::new(service.clone()),
             ClvApi::new(service.clone()),
             AnalyticsApi::new(service.clone()),
             HealthApi::new(service),

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::analytics::clv::ClvFit;
+use crate::analytics::metrics::{MetricCounts, Period};
 use crate::analytics::rfm::{RfmCell, RfmScore};
 use crate::analytics::segment::{Condition, Segment, SegmentRules};
 use crate::error::UniqueField;
@@ -360,6 +361,15 @@ pub trait CustomerSearch: Send + Sync + 'static {
     /// purchase (or is no live customer of `scope`).
     async fn rfm_of(&self, scope: Scope, customer: CustomerId) -> Result<Option<RfmScore>, RepositoryError>;
 
+    /// The counts behind the module metrics of `scope` for `period`, as
+    /// [`crate::analytics::metrics`] defines them. The status and liveness of a customer at an
+    /// instant MUST be what its events in the outbox say (its last status event before the
+    /// instant, deletions, restorations, merges into another customer), not its current
+    /// record, for every customer whose history moved since the period's start; one whose
+    /// last such event came before it was, at both ends, what its record says now. Lifetime
+    /// values are the current ones of the live customers. Counted in the store, without
+    /// loading the customers.
+    async fn metric_counts(&self, scope: Scope, period: &Period) -> Result<MetricCounts, RepositoryError>;
 }
 
 /// A failure of the cache. The service treats it as a miss and carries on.

@@ -32,6 +32,7 @@ use crate::sql::{Codec, Sql, corrupt, like_escape};
 mod bulk;
 mod clv;
 mod inbound;
+mod metrics;
 mod segments;
 
 const CUSTOMER_COLUMNS: &str = "c.id, c.organization_id, c.workspace_id, c.type, c.status, c.name, c.email, \
@@ -1304,5 +1305,13 @@ impl CustomerSearch for SeaRepository {
         customer: CustomerId,
     ) -> Result<Option<customers_domain::analytics::rfm::RfmScore>, RepositoryError> {
         self.rfm_score(scope, customer).await
+    }
+
+    async fn metric_counts(
+        &self,
+        scope: Scope,
+        period: &customers_domain::analytics::metrics::Period,
+    ) -> Result<customers_domain::analytics::metrics::MetricCounts, RepositoryError> {
+        self.count_metrics(scope, period).await
     }
 }

@@ -19,6 +19,7 @@ pub mod clv;
 pub mod events;
 pub mod integration;
 pub mod lifecycle;
+pub mod metrics;
 pub mod parts;
 pub mod segments;
 

@@ -6,6 +6,7 @@ pub mod customers;
 pub mod health;
 pub mod integration;
 pub mod lifecycle;
+pub mod metrics;
 pub mod parts;
 pub mod segments;
 

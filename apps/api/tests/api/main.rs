@@ -24,6 +24,7 @@ mod integration;
 mod lifecycle;
 mod list;
 mod merge;
+mod metrics;
 mod openapi;
 mod parts;
 mod restore;

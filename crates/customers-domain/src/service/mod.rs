@@ -14,6 +14,7 @@ mod clv;
 mod insights;
 mod integration;
 mod lifecycle;
+mod metrics;
 mod parts;
 
 pub use analytics::SegmentCounts;
