@@ -1018,9 +1018,7 @@ impl CustomerRepository for SeaRepository {
     ) -> Result<Option<Vec<EventEnvelope>>, RepositoryError> {
         let k = &self.codec;
         let txn = self.begin_read().await?;
-        let mut exists = k.sql("SELECT 1 AS found WHERE ");
-        self.live_customer(&mut exists, scope, customer);
-        if txn.query_one_raw(exists.build()).await.map_err(db_error)?.is_none() {
+        if !self.is_live(&txn, scope, customer).await? {
             txn.commit().await.map_err(db_error)?;
             return Ok(None);
         }
@@ -1107,9 +1105,7 @@ impl CustomerRepository for SeaRepository {
     ) -> Result<Option<Page<CustomerNote>>, RepositoryError> {
         let k = &self.codec;
         let txn = self.begin_read().await?;
-        let mut exists = k.sql("SELECT 1 AS found WHERE ");
-        self.live_customer(&mut exists, scope, customer);
-        if txn.query_one_raw(exists.build()).await.map_err(db_error)?.is_none() {
+        if !self.is_live(&txn, scope, customer).await? {
             txn.commit().await.map_err(db_error)?;
             return Ok(None);
         }

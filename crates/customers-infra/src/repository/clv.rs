@@ -104,9 +104,7 @@ impl ClvStore for SeaRepository {
     ) -> Result<Option<Vec<CountedPurchase>>, RepositoryError> {
         let k = &self.codec;
         let txn = self.begin_read().await?;
-        let mut exists = k.sql("SELECT 1 AS found WHERE ");
-        self.live_customer(&mut exists, scope, customer);
-        if txn.query_one_raw(exists.build()).await.map_err(db_error)?.is_none() {
+        if !self.is_live(&txn, scope, customer).await? {
             txn.commit().await.map_err(db_error)?;
             return Ok(None);
         }

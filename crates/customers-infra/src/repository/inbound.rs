@@ -350,7 +350,7 @@ impl SeaRepository {
     }
 
     /// Whether `customer` is a live customer of `scope`, inside `txn`.
-    async fn is_live(
+    pub(super) async fn is_live(
         &self,
         txn: &DatabaseTransaction,
         scope: Scope,
