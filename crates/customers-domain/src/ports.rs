@@ -209,6 +209,16 @@ pub trait CustomerRepository: Send + Sync + 'static {
         value: &str,
     ) -> Result<Option<(Scope, CustomerId)>, RepositoryError>;
 
+    /// The live customers of `organization` holding one of `values` in `field` (e-mails
+    /// compared lower-case), each with the value as stored (lower-case for e-mails) and the
+    /// scope it lives in, in no particular order: one query for a whole batch.
+    async fn find_all_by_unique(
+        &self,
+        organization: OrganizationId,
+        field: UniqueField,
+        values: &[String],
+    ) -> Result<Vec<(String, Scope, CustomerId)>, RepositoryError>;
+
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), RepositoryError>;
 

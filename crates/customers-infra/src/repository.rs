@@ -1056,8 +1056,7 @@ impl CustomerRepository for SeaRepository {
 
     async fn add_note(&self, scope: Scope, note: &CustomerNote) -> Result<(), RepositoryError> {
         let k = &self.codec;
-        let mut sql =
-            k.sql(&format!("INSERT INTO customer_notes ({NOTE_COLUMNS}) SELECT "));
+        let mut sql = k.sql(&format!("INSERT INTO customer_notes ({NOTE_COLUMNS}) SELECT "));
         sql.bind(k.uuid(note.id))
             .push(", ")
             .bind(k.uuid(note.customer_id))
@@ -1115,9 +1114,9 @@ impl CustomerRepository for SeaRepository {
             Some(row) => u64::try_from(read_int(k, &row, "total")?).unwrap_or(0),
             None => 0,
         };
-        let mut sql = k.sql(
-            &format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE customer_id = "),
-        );
+        let mut sql = k.sql(&format!(
+            "SELECT {NOTE_COLUMNS} FROM customer_notes WHERE customer_id = "
+        ));
         sql.bind(k.uuid(customer))
             .push(" ORDER BY created_at DESC, id DESC LIMIT ")
             .bind(k.int(limit.into()))
@@ -1141,8 +1140,7 @@ impl CustomerRepository for SeaRepository {
         note: NoteId,
     ) -> Result<Option<CustomerNote>, RepositoryError> {
         let k = &self.codec;
-        let mut sql =
-            k.sql(&format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE id = "));
+        let mut sql = k.sql(&format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE id = "));
         sql.bind(k.uuid(note))
             .push(" AND customer_id = ")
             .bind(k.uuid(customer))
@@ -1223,6 +1221,46 @@ impl CustomerRepository for SeaRepository {
             WorkspaceId::from(k.get::<Uuid>(&row, "workspace_id")?),
         );
         Ok(Some((scope, CustomerId::from(k.get::<Uuid>(&row, "id")?))))
+    }
+
+    async fn find_all_by_unique(
+        &self,
+        organization: OrganizationId,
+        field: UniqueField,
+        values: &[String],
+    ) -> Result<Vec<(String, Scope, CustomerId)>, RepositoryError> {
+        let k = &self.codec;
+        let column = match field {
+            UniqueField::Email => "email",
+            UniqueField::Iin => "iin",
+            UniqueField::Bin => "bin",
+        };
+        let mut found = Vec::new();
+        for chunk in values.chunks(1_000) {
+            let values = chunk.iter().map(|value| match field {
+                UniqueField::Email => k.text(value.trim().to_lowercase()),
+                _ => k.text(value.trim()),
+            });
+            let mut sql = k.sql(&format!(
+                "SELECT c.{column} AS value, c.id, c.organization_id, c.workspace_id FROM customers c \
+                 WHERE c.organization_id = "
+            ));
+            sql.bind(k.uuid(organization))
+                .push(&format!(" AND c.deleted_at IS NULL AND c.{column} IN "))
+                .bind_list(values);
+            for row in self.db.query_all_raw(sql.build()).await.map_err(db_error)? {
+                let scope = Scope::new(
+                    OrganizationId::from(k.get::<Uuid>(&row, "organization_id")?),
+                    WorkspaceId::from(k.get::<Uuid>(&row, "workspace_id")?),
+                );
+                found.push((
+                    k.get(&row, "value")?,
+                    scope,
+                    CustomerId::from(k.get::<Uuid>(&row, "id")?),
+                ));
+            }
+        }
+        Ok(found)
     }
 
     async fn ping(&self) -> Result<(), RepositoryError> {

@@ -2894,6 +2894,43 @@ async fn find_by_unique_finds_by_each_field_with_its_scope(repo: SeaRepository) 
             .unwrap(),
         None
     );
+
+    // The same for a batch of values in one call: hits with the value as stored.
+    let find_all = |field: UniqueField, values: &[&str]| {
+        let repo = repo.clone();
+        let values: Vec<String> = values.iter().map(|v| (*v).to_owned()).collect();
+        async move {
+            let mut found = repo.find_all_by_unique(org, field, &values).await.unwrap();
+            found.sort_by(|a, b| a.0.cmp(&b.0));
+            found
+        }
+    };
+    assert_eq!(
+        find_all(
+            UniqueField::Email,
+            &[" INFO@Alpha.KZ ", "nobody@alpha.kz", "Berik@BETA.kz"]
+        )
+        .await,
+        [
+            ("berik@beta.kz".to_owned(), second, beta.id),
+            ("info@alpha.kz".to_owned(), first, alpha.id)
+        ]
+    );
+    assert_eq!(
+        find_all(UniqueField::Iin, &[&iin(41), &bin(40), &iin(40)]).await,
+        [(iin(40), first, alpha.id), (iin(41), second, beta.id)]
+    );
+    assert_eq!(
+        find_all(UniqueField::Bin, &[&bin(40), &bin(41)]).await,
+        [(bin(40), first, alpha.id)]
+    );
+    assert!(find_all(UniqueField::Bin, &[]).await.is_empty());
+    assert!(
+        repo.find_all_by_unique(OrganizationId::new(), UniqueField::Email, &["info@alpha.kz".to_owned()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -6031,11 +6068,16 @@ async fn inbound_orders_of_a_customer_and_baskets_bought_together(repo: SeaRepos
     let scope = new_scope();
     let mut people = Vec::new();
     for i in 0..5 {
-        let c = build(scope, individual(&format!("Покупатель {i}"), &format!("buyer{i}@shop.kz")));
+        let c = build(
+            scope,
+            individual(&format!("Покупатель {i}"), &format!("buyer{i}@shop.kz")),
+        );
         insert(&repo, &c).await;
         people.push(c);
     }
-    let [me, a, b, c, gone] = &people[..] else { unreachable!() };
+    let [me, a, b, c, gone] = &people[..] else {
+        unreachable!()
+    };
     let day = |d: i64| U0 + Duration::days(d);
     // Mine: TEA and CUP; the second order is cancelled, the third refunded.
     for (event, at) in [
@@ -6099,7 +6141,10 @@ async fn inbound_orders_of_a_customer_and_baskets_bought_together(repo: SeaRepos
         repo.co_purchased(scope, me.id, &mine, 10).await.unwrap(),
         ["HONEY", "LEMON", "WINE", "BREAD", "CAKE"]
     );
-    assert_eq!(repo.co_purchased(scope, me.id, &mine, 2).await.unwrap(), ["HONEY", "LEMON"]);
+    assert_eq!(
+        repo.co_purchased(scope, me.id, &mine, 2).await.unwrap(),
+        ["HONEY", "LEMON"]
+    );
     assert_eq!(
         repo.co_purchased(scope, me.id, &["CUP".to_owned()], 10).await.unwrap(),
         ["CAKE", "HONEY", "LEMON", "TEA", "WINE"]

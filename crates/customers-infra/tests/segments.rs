@@ -251,7 +251,11 @@ async fn rfm_grid_agrees_with_the_reference_scores(repo: SeaRepository) {
             monetary: monetary[i],
         };
         assert_eq!(repo.rfm_of(scope, c.id).await.unwrap(), Some(want), "customer {i}");
-        assert_eq!(repo.rfm_of(empty, c.id).await.unwrap(), None, "customer {i} in another workspace");
+        assert_eq!(
+            repo.rfm_of(empty, c.id).await.unwrap(),
+            None,
+            "customer {i} in another workspace"
+        );
     }
     let unscored = customers
         .iter()

@@ -421,7 +421,7 @@ mod tests {
 
         let mut sequence = Sequence::new();
         let mut repo = MockCustomerRepository::new();
-        repo.expect_find_by_unique().returning(|_, _, _| Ok(None));
+        repo.expect_find_all_by_unique().returning(|_, _, _| Ok(Vec::new()));
         repo.expect_insert_many()
             .times(1)
             .in_sequence(&mut sequence)

@@ -393,14 +393,12 @@ where
             .map(|input| input.into_customer(scope, actor, now))
             .collect();
         let mut conflicts = batch_repeats(&customers);
-        for (index, customer) in customers.iter().enumerate() {
-            if let Some((field, existing)) = self.taken_field(scope, customer).await? {
-                let holder = existing.map_or_else(String::new, |id| format!(" ({id})"));
-                conflicts.push(
-                    format!("[{index}].{field}"),
-                    format!("is already used by another customer{holder}"),
-                );
-            }
+        for (index, field, existing) in self.taken_in_batch(scope, &customers).await? {
+            let holder = existing.map_or_else(String::new, |id| format!(" ({id})"));
+            conflicts.push(
+                format!("[{index}].{field}"),
+                format!("is already used by another customer{holder}"),
+            );
         }
         if !conflicts.is_empty() {
             return Err(CustomerError::Conflicts(conflicts));

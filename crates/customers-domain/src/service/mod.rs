@@ -314,6 +314,50 @@ where
         Ok(None)
     }
 
+    /// For each customer of a new batch whose e-mail, IIN or BIN another live customer of the
+    /// organization holds: its index and the first such field (in that order), with the
+    /// holder's id when it lives in `scope`. One query per field for the whole batch.
+    pub(crate) async fn taken_in_batch(
+        &self,
+        scope: Scope,
+        customers: &[Customer],
+    ) -> Result<Vec<(usize, UniqueField, Option<CustomerId>)>, CustomerError> {
+        /// Reads a unique field of a customer, as stored.
+        type ValueOf = fn(&Customer) -> Option<String>;
+        let fields: [(UniqueField, ValueOf); 3] = [
+            (UniqueField::Email, |c| Some(c.email.as_str().to_lowercase())),
+            (UniqueField::Iin, |c| c.iin.as_ref().map(|v| v.as_str().to_owned())),
+            (UniqueField::Bin, |c| c.bin.as_ref().map(|v| v.as_str().to_owned())),
+        ];
+        let mut holders = Vec::with_capacity(fields.len());
+        for (field, value_of) in &fields {
+            let values: Vec<String> = customers.iter().filter_map(value_of).collect();
+            let found = if values.is_empty() {
+                Vec::new()
+            } else {
+                self.repository
+                    .find_all_by_unique(scope.organization_id, *field, &values)
+                    .await
+                    .map_err(internal)?
+            };
+            holders.push(found);
+        }
+        let mut taken = Vec::new();
+        for (index, customer) in customers.iter().enumerate() {
+            let first = fields.iter().zip(&holders).find_map(|((field, value_of), found)| {
+                let value = value_of(customer)?;
+                found
+                    .iter()
+                    .find(|(held, _, holder)| *held == value && *holder != customer.id)
+                    .map(|(_, holder_scope, holder)| (*field, (*holder_scope == scope).then_some(*holder)))
+            });
+            if let Some((field, existing)) = first {
+                taken.push((index, field, existing));
+            }
+        }
+        Ok(taken)
+    }
+
     /// Builds the duplicate error for a write refused by a unique index. The field reported is
     /// the first taken of e-mail, IIN and BIN (whichever index the store happened to check
     /// first).
@@ -1058,7 +1102,7 @@ mod tests {
     #[tokio::test]
     async fn a_batch_repeating_itself_is_refused_before_any_write() {
         let mut repo = MockCustomerRepository::new();
-        repo.expect_find_by_unique().returning(|_, _, _| Ok(None));
+        repo.expect_find_all_by_unique().returning(|_, _, _| Ok(Vec::new()));
         repo.expect_insert_many().never();
         let (service, _) = service_with(repo);
         let batch = vec![new_customer(), new_customer(), new_customer()];

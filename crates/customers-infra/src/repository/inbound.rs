@@ -516,9 +516,9 @@ impl InboundStore for SeaRepository {
             return Ok(None);
         }
         let mut activity = Vec::new();
-        let mut notes = k.sql(
-            &format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE customer_id = "),
-        );
+        let mut notes = k.sql(&format!(
+            "SELECT {NOTE_COLUMNS} FROM customer_notes WHERE customer_id = "
+        ));
         notes.bind(k.uuid(customer)).push(" ORDER BY created_at, id");
         for row in txn.query_all_raw(notes.build()).await.map_err(db_error)? {
             activity.push(Activity::Note(self.read_note(&row)?));
@@ -617,9 +617,15 @@ impl InboundStore for SeaRepository {
         let k = &self.codec;
         let postgres = k.backend() == DbBackend::Postgres;
         let (lines, product) = if postgres {
-            ("CROSS JOIN LATERAL jsonb_array_elements(o.items) e", "(e.value ->> 'productId')")
+            (
+                "CROSS JOIN LATERAL jsonb_array_elements(o.items) e",
+                "(e.value ->> 'productId')",
+            )
         } else {
-            ("CROSS JOIN json_each(o.items) e", "json_extract(e.value, '$.productId')")
+            (
+                "CROSS JOIN json_each(o.items) e",
+                "json_extract(e.value, '$.productId')",
+            )
         };
         let mut sql = k.sql(&format!(
             "SELECT {product} AS product_id, COUNT(DISTINCT o.order_id) AS together FROM customer_orders o {lines} \
@@ -650,7 +656,9 @@ impl InboundStore for SeaRepository {
         }
         sql.push(&format!(") AND {product} IS NOT NULL AND {product} NOT IN "))
             .bind_list(products.iter().map(|id| k.text(id.clone())))
-            .push(&format!(" GROUP BY {product} ORDER BY together DESC, product_id LIMIT "))
+            .push(&format!(
+                " GROUP BY {product} ORDER BY together DESC, product_id LIMIT "
+            ))
             .bind(k.int(i64::try_from(limit).unwrap_or(i64::MAX)));
         let rows = self.db.query_all_raw(sql.build()).await.map_err(db_error)?;
         rows.iter().map(|row| k.get::<String>(row, "product_id")).collect()
