@@ -144,7 +144,8 @@ impl SeaRepository {
 
         // Their whole history (also after `to`: it gives their current state), one index
         // lookup per customer. On PostgreSQL, `OFFSET 0` keeps the planner from flattening the
-        // lookups into a hash join over every event of the workspace.
+        // lookups into a hash join over every event of the workspace; SQLite is told the index,
+        // as it may otherwise search each customer's events through the type index.
         let columns = format!(
             "e.seq, e.type, e.occurred_at, CASE e.type WHEN 'customer.created' THEN {status} \
              WHEN 'customer.status.changed' THEN {new_status} END AS status"
@@ -161,7 +162,7 @@ impl SeaRepository {
         } else {
             sql.push(&format!(
                 "ev AS (SELECT t.customer_id, {columns} FROM touched t JOIN customer_events e \
-                 ON e.customer_id = t.customer_id WHERE "
+                 INDEXED BY ix_customer_events_customer ON e.customer_id = t.customer_id WHERE "
             ));
             in_scope(&mut sql, "e");
             sql.push(&format!(" AND e.type IN {HISTORY_TYPES}), "));
