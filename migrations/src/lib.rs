@@ -21,6 +21,7 @@ mod m20261125_000005_inbound;
 mod m20261125_000006_list_indexes;
 mod m20261125_000007_workspace_settings;
 mod m20261125_000008_clv_models;
+mod m20261125_000009_filter_sort_indexes;
 mod m20261125_000010_interactions;
 mod m20261125_000011_metrics_indexes;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_list_indexes::Migration),
             Box::new(m20261125_000007_workspace_settings::Migration),
             Box::new(m20261125_000008_clv_models::Migration),
+            Box::new(m20261125_000009_filter_sort_indexes::Migration),
             Box::new(m20261125_000010_interactions::Migration),
             Box::new(m20261125_000011_metrics_indexes::Migration),
         ]

@@ -15,8 +15,11 @@ pub const MAX_LIMIT: u32 = 100;
 pub const DEFAULT_LIMIT: u32 = 20;
 /// Most distinct tags one list query may filter by.
 pub const MAX_FILTER_TAGS: usize = 50;
-/// Up to this many matches, an estimated count is exact.
+/// Up to this many matches, an estimated count is exact (unless the planner estimates more
+/// than [`ESTIMATE_TRUSTED_ABOVE`]).
 pub const EXACT_COUNT_UP_TO: u64 = 10_000;
+/// An estimated count takes the planner's estimate without counting when it is above this.
+pub const ESTIMATE_TRUSTED_ABOVE: u64 = 2 * EXACT_COUNT_UP_TO;
 
 /// How the total of a list is counted (as PostgREST's `Prefer: count=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -24,8 +27,13 @@ pub enum CountMode {
     /// Every match counted (the default; wire-compatible, slow on huge matches).
     #[default]
     Exact,
-    /// Exact while at most [`EXACT_COUNT_UP_TO`] rows match, the query planner's estimate
-    /// beyond (flagged as an estimate).
+    /// The query planner's estimate when it is above [`ESTIMATE_TRUSTED_ABOVE`] (flagged as
+    /// an estimate, nothing counted); otherwise the matches are counted up to
+    /// [`EXACT_COUNT_UP_TO`]` + 1`: exact when at most [`EXACT_COUNT_UP_TO`] match, the
+    /// planner's estimate (at least the count) beyond, flagged. A store without planner
+    /// estimates counts exactly. A flagged total can be far from the truth where the planner
+    /// misjudges (correlated filters, substrings), and then also for fewer than
+    /// [`EXACT_COUNT_UP_TO`] matches; an unflagged total is always exact.
     Estimated,
     /// No total.
     None,

@@ -18,12 +18,13 @@ use customers_domain::lifecycle::names::match_key;
 use customers_domain::model::fold_case;
 use customers_domain::ports::{BatchError, CustomerRepository, CustomerSearch, DuplicateProbe, RepositoryError};
 use customers_domain::query::{
-    CountMode, CustomerList, CustomerQuery, EXACT_COUNT_UP_TO, Keyset, Page, SortField, SortOrder, SortValue,
+    CountMode, CustomerFilter, CustomerList, CustomerQuery, ESTIMATE_TRUSTED_ABOVE, EXACT_COUNT_UP_TO, Keyset, Page,
+    SortField, SortOrder, SortValue,
 };
 use customers_domain::values::{Bin, Email, Iin, Phone};
 use customers_domain::{
-    AddressId, ContactId, Customer, CustomerAddress, CustomerContact, CustomerId, CustomerNote, NoteId, OrganizationId,
-    Scope, UniqueField, UserId, WorkspaceId,
+    AddressId, ContactId, Customer, CustomerAddress, CustomerContact, CustomerId, CustomerNote, CustomerStatus,
+    CustomerType, NoteId, OrganizationId, Scope, UniqueField, UserId, WorkspaceId,
 };
 use time::OffsetDateTime;
 
@@ -460,24 +461,60 @@ impl SeaRepository {
         sql.push(" AND c.id = ").bind(self.codec.uuid(customer)).push(")");
     }
 
-    /// `{select} FROM customers c WHERE …` for one page of `query`, with one row more than the
-    /// page (which tells whether another page follows).
+    /// `{select} FROM customers c …` for one page of `query`, with one row more than the page
+    /// (which tells whether another page follows).
+    ///
+    /// A filter on status, type or industry is read as one branch per value of status and of
+    /// type it leaves open (see [`page_branches`]), each branch the first rows of its own
+    /// index in sort order, merged: `FROM (SELECT * FROM (SELECT * FROM customers c WHERE …
+    /// AND c.status = … AND c.type = … ORDER BY … LIMIT offset + limit + 1) b0 UNION ALL …) c
+    /// ORDER BY … LIMIT … OFFSET …`.
     fn page_sql(&self, select: &str, scope: Scope, query: &CustomerQuery) -> Sql {
         let k = &self.codec;
-        let mut sql = k.sql(&format!("{select} FROM customers c WHERE "));
-        self.scope_condition(&mut sql, scope);
-        self.filter_conditions(&mut sql, scope, query);
-        if let Some(after) = &query.after {
-            self.keyset_condition(&mut sql, query, after);
-        }
-        sql.push(&order_by(k, query.sort_by, query.sort_order))
-            .push(" LIMIT ")
-            .bind(k.int(i64::from(query.limit) + 1));
-        if query.offset() > 0 {
-            sql.push(" OFFSET ")
-                .bind(k.int(i64::try_from(query.offset()).unwrap_or(i64::MAX)));
+        let order = order_by(k, query.sort_by, query.sort_order);
+        let offset = i64::try_from(query.offset()).unwrap_or(i64::MAX);
+        let rows = i64::from(query.limit) + 1;
+        let branches = page_branches(&query.filter);
+        let mut sql = if let [(None, None)] = branches.as_slice() {
+            let mut sql = k.sql(&format!("{select} FROM customers c WHERE "));
+            self.page_conditions(&mut sql, scope, query);
+            sql
+        } else {
+            let mut sql = k.sql(&format!("{select} FROM ("));
+            for (i, (status, customer_type)) in branches.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" UNION ALL ");
+                }
+                sql.push("SELECT * FROM (SELECT * FROM customers c WHERE ");
+                self.page_conditions(&mut sql, scope, query);
+                if let Some(status) = status {
+                    sql.push(" AND c.status = ").bind(k.text(status.as_str()));
+                }
+                if let Some(customer_type) = customer_type {
+                    sql.push(" AND c.type = ").bind(k.text(customer_type.as_str()));
+                }
+                sql.push(&order)
+                    .push(" LIMIT ")
+                    .bind(k.int(offset.saturating_add(rows)))
+                    .push(&format!(") b{i}"));
+            }
+            sql.push(") c");
+            sql
+        };
+        sql.push(&order).push(" LIMIT ").bind(k.int(rows));
+        if offset > 0 {
+            sql.push(" OFFSET ").bind(k.int(offset));
         }
         sql
+    }
+
+    /// The conditions of a page query after `WHERE`: scope, filters, keyset position.
+    fn page_conditions(&self, sql: &mut Sql, scope: Scope, query: &CustomerQuery) {
+        self.scope_condition(sql, scope);
+        self.filter_conditions(sql, scope, query);
+        if let Some(after) = &query.after {
+            self.keyset_condition(sql, query, after);
+        }
     }
 
     /// The plan of the page query of `query` (`EXPLAIN` on PostgreSQL, `EXPLAIN QUERY PLAN` on
@@ -685,6 +722,35 @@ fn sort_column(codec: &Codec, sort_by: SortField) -> &'static str {
         SortField::TotalPurchases => "c.total_purchases",
         SortField::Rating => "c.rating",
     }
+}
+
+/// The status and type each branch of a page query adds to the filter (`None`: nothing).
+///
+/// A B-tree delivers rows in the order of a column only below equalities on every column
+/// before it. The indexes `(status, type, sort key, id)` and `(industry, status, type, sort
+/// key, id)` (migration `m20261125_000009_filter_sort_indexes`) serve a filter on status, type
+/// or industry once every status and type is fixed: one branch per value the filter leaves
+/// open (at most 5 × 2), whose first rows in sort order are merged. Filters with a search, tags
+/// or a city stay in one query: their own indexes do the narrowing, and each branch would
+/// repeat that work.
+fn page_branches(filter: &CustomerFilter) -> Vec<(Option<CustomerStatus>, Option<CustomerType>)> {
+    let by_column = filter.status.is_some() || filter.customer_type.is_some() || filter.industry.is_some();
+    let narrowed = filter.search.is_some() || !filter.tags.is_empty() || filter.city.is_some();
+    if !by_column || narrowed {
+        return vec![(None, None)];
+    }
+    let statuses: Vec<Option<CustomerStatus>> = match filter.status {
+        Some(_) => vec![None],
+        None => CustomerStatus::ALL.iter().copied().map(Some).collect(),
+    };
+    let types: Vec<Option<CustomerType>> = match filter.customer_type {
+        Some(_) => vec![None],
+        None => CustomerType::ALL.iter().copied().map(Some).collect(),
+    };
+    statuses
+        .iter()
+        .flat_map(|status| types.iter().map(move |customer_type| (*status, *customer_type)))
+        .collect()
 }
 
 fn order_by(codec: &Codec, sort_by: SortField, order: SortOrder) -> String {
@@ -1056,7 +1122,8 @@ impl CustomerRepository for SeaRepository {
 
     async fn add_note(&self, scope: Scope, note: &CustomerNote) -> Result<(), RepositoryError> {
         let k = &self.codec;
-        let mut sql = k.sql(&format!("INSERT INTO customer_notes ({NOTE_COLUMNS}) SELECT "));
+        let mut sql =
+            k.sql(&format!("INSERT INTO customer_notes ({NOTE_COLUMNS}) SELECT "));
         sql.bind(k.uuid(note.id))
             .push(", ")
             .bind(k.uuid(note.customer_id))
@@ -1114,9 +1181,9 @@ impl CustomerRepository for SeaRepository {
             Some(row) => u64::try_from(read_int(k, &row, "total")?).unwrap_or(0),
             None => 0,
         };
-        let mut sql = k.sql(&format!(
-            "SELECT {NOTE_COLUMNS} FROM customer_notes WHERE customer_id = "
-        ));
+        let mut sql = k.sql(
+            &format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE customer_id = "),
+        );
         sql.bind(k.uuid(customer))
             .push(" ORDER BY created_at DESC, id DESC LIMIT ")
             .bind(k.int(limit.into()))
@@ -1140,7 +1207,8 @@ impl CustomerRepository for SeaRepository {
         note: NoteId,
     ) -> Result<Option<CustomerNote>, RepositoryError> {
         let k = &self.codec;
-        let mut sql = k.sql(&format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE id = "));
+        let mut sql =
+            k.sql(&format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE id = "));
         sql.bind(k.uuid(note))
             .push(" AND customer_id = ")
             .bind(k.uuid(customer))
@@ -1253,11 +1321,7 @@ impl CustomerRepository for SeaRepository {
                     OrganizationId::from(k.get::<Uuid>(&row, "organization_id")?),
                     WorkspaceId::from(k.get::<Uuid>(&row, "workspace_id")?),
                 );
-                found.push((
-                    k.get(&row, "value")?,
-                    scope,
-                    CustomerId::from(k.get::<Uuid>(&row, "id")?),
-                ));
+                found.push((k.get(&row, "value")?, scope, CustomerId::from(k.get::<Uuid>(&row, "id")?)));
             }
         }
         Ok(found)
@@ -1295,16 +1359,22 @@ impl CustomerSearch for SeaRepository {
             CountMode::None => (None, false),
             _ if query.after.is_none() && query.offset() == 0 && !more => (Some(items.len() as u64), false),
             CountMode::Exact => (Some(self.count_matches(&txn, scope, query, None).await?), false),
+            // The planner first (one EXPLAIN): counting even 10,001 matches of a substring or
+            // a popular tag costs more than the page.
             CountMode::Estimated => {
-                let capped = self
-                    .count_matches(&txn, scope, query, Some(EXACT_COUNT_UP_TO + 1))
-                    .await?;
-                if capped <= EXACT_COUNT_UP_TO {
-                    (Some(capped), false)
-                } else {
-                    match self.estimate_matches(&txn, scope, query).await? {
-                        Some(estimate) => (Some(estimate.max(capped)), true),
-                        None => (Some(self.count_matches(&txn, scope, query, None).await?), false),
+                // Matches known from the page: the rows before it, on it, and one after.
+                let seen = query.offset() + items.len() as u64 + u64::from(more);
+                match self.estimate_matches(&txn, scope, query).await? {
+                    Some(estimate) if estimate > ESTIMATE_TRUSTED_ABOVE => (Some(estimate.max(seen)), true),
+                    estimate => {
+                        let capped = self
+                            .count_matches(&txn, scope, query, Some(EXACT_COUNT_UP_TO + 1))
+                            .await?;
+                        match estimate {
+                            _ if capped <= EXACT_COUNT_UP_TO => (Some(capped), false),
+                            Some(estimate) => (Some(estimate.max(capped).max(seen)), true),
+                            None => (Some(self.count_matches(&txn, scope, query, None).await?), false),
+                        }
                     }
                 }
             }

@@ -22,7 +22,8 @@ use customers_domain::commands::{AddressDraft, ContactDraft, CustomerDraft};
 use customers_domain::model::fold_case;
 use customers_domain::ports::{CustomerRepository, CustomerSearch};
 use customers_domain::query::{
-    CountMode, CustomerFilter, CustomerQuery, EXACT_COUNT_UP_TO, Keyset, SearchTerm, SortField, SortOrder,
+    CountMode, CustomerFilter, CustomerQuery, ESTIMATE_TRUSTED_ABOVE, EXACT_COUNT_UP_TO, Keyset, SearchTerm, SortField,
+    SortOrder,
 };
 use customers_domain::values::tax_id::control_digit;
 use customers_domain::{
@@ -91,12 +92,16 @@ both_backends!(
     keyset_walks_stay_exact_while_customers_are_added,
     offset_pages_are_slices_of_the_sorted_list,
     offset_pages_with_a_filter_are_slices_of_the_filtered_list,
+    filter_combinations_page_in_every_sort_order,
     offset_pages_count_each_customer_once_whatever_its_tags_and_addresses,
     count_modes_and_next_follow_the_matches,
     estimated_count_beyond_the_exact_limit_is_flagged_only_on_postgres,
 );
 
-postgres_only!(list_queries_never_scan_the_customers_table);
+postgres_only!(
+    estimated_count_takes_large_planner_estimates_without_counting,
+    list_queries_never_scan_the_customers_table
+);
 
 // ---------------------------------------------------------------------------------------------
 // Builders
@@ -399,7 +404,8 @@ const SORTS: [SortField; 5] = [
 
 const ORDERS: [SortOrder; 2] = [SortOrder::Asc, SortOrder::Desc];
 
-/// No filter, and status ACTIVE with any of the tags `vip`, `ОПТ` (matched case-insensitively).
+/// No filter; status ACTIVE with any of the tags `vip`, `ОПТ` (matched case-insensitively);
+/// industry `retail` (read as ten branches, one per status and type, merged).
 fn walk_filters() -> Vec<(&'static str, CustomerFilter)> {
     vec![
         ("no filter", CustomerFilter::default()),
@@ -408,6 +414,13 @@ fn walk_filters() -> Vec<(&'static str, CustomerFilter)> {
             CustomerFilter {
                 status: Some(CustomerStatus::Active),
                 tags: vec!["vip".into(), "ОПТ".into()],
+                ..CustomerFilter::default()
+            },
+        ),
+        (
+            "industry",
+            CustomerFilter {
+                industry: Some("retail".into()),
                 ..CustomerFilter::default()
             },
         ),
@@ -473,7 +486,8 @@ impl Fixture {
     }
 
     /// Customers to add after a page whose last row is `last`: two with its sort keys (and
-    /// status and tags) and ids just below and above its id, and two ordinary ones.
+    /// status, type, industry and tags) and ids just below and above its id, and two ordinary
+    /// ones.
     fn around(&mut self, last: &Customer) -> Vec<Customer> {
         let mut rows = Vec::new();
         for sign in [-1i128, 1] {
@@ -484,6 +498,8 @@ impl Fixture {
             tie.total_purchases = last.total_purchases;
             tie.rating = last.rating;
             tie.status = last.status;
+            tie.customer_type = last.customer_type;
+            tie.industry = last.industry.clone();
             tie.tags = last.tags.clone();
             // Close to the last id, but never onto an id used before.
             let step = 1 + i128::from(mix(self.next_n) % (1 << 40));
@@ -672,10 +688,97 @@ async fn offset_pages_are_slices_of_the_sorted_list(repo: SeaRepository) {
 
 async fn offset_pages_with_a_filter_are_slices_of_the_filtered_list(repo: SeaRepository) {
     let fx = Fixture::new(&repo).await;
-    let (label, filter) = walk_filters().remove(1);
-    for sort in SORTS {
-        for order in ORDERS {
-            offset_spot_checks(&repo, &fx, label, &filter, sort, order).await;
+    for (label, filter) in walk_filters().into_iter().skip(1) {
+        for sort in SORTS {
+            for order in ORDERS {
+                offset_spot_checks(&repo, &fx, label, &filter, sort, order).await;
+            }
+        }
+    }
+}
+
+/// A filter on status, type or industry is read as one branch per status and type it leaves
+/// open, merged in sort order: 1,200 customers whose status, type and industry vary
+/// independently (with ties in every sort key), each combination of the three filters in every
+/// sort order, walked through cursors and read as offset pages, against the reference.
+async fn filter_combinations_page_in_every_sort_order(repo: SeaRepository) {
+    const PAGE: u32 = 11;
+    let scope = new_scope();
+    let mut all: Vec<Customer> = (0..1_220)
+        .map(|n| {
+            let mut c = customer(scope, n, Kind::Ties);
+            let r = mix(n ^ 0x5eed);
+            c.status = STATUSES[(r % 5) as usize];
+            c.customer_type = if (r >> 8).is_multiple_of(3) {
+                CustomerType::Company
+            } else {
+                CustomerType::Individual
+            };
+            c.industry = INDUSTRIES[((r >> 16) % 6) as usize].map(str::to_owned);
+            c
+        })
+        .collect();
+    insert_all(&repo, &all).await;
+    // Deleted customers and another workspace's are never listed.
+    let deleted: Vec<CustomerId> = all.iter().skip(7).step_by(61).take(20).map(|c| c.id).collect();
+    let gone = repo
+        .soft_delete(scope, &deleted, T0 + Duration::days(1), UserId::new(), &[])
+        .await
+        .unwrap();
+    assert_eq!(gone.len(), 20);
+    all.retain(|c| !deleted.contains(&c.id));
+    let neighbour = Scope::new(scope.organization_id, WorkspaceId::new());
+    let others: Vec<Customer> = (5_000..5_060).map(|n| customer(neighbour, n, Kind::Ties)).collect();
+    insert_all(&repo, &others).await;
+
+    for mask in 1..8_u8 {
+        let filter = CustomerFilter {
+            status: (mask & 1 != 0).then_some(CustomerStatus::Active),
+            customer_type: (mask & 2 != 0).then_some(CustomerType::Individual),
+            industry: (mask & 4 != 0).then(|| "RETAIL".to_owned()),
+            ..CustomerFilter::default()
+        };
+        let label = [("status", 1), ("type", 2), ("industry", 4)]
+            .iter()
+            .filter(|(_, bit)| mask & bit != 0)
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join("+");
+        for sort in SORTS {
+            for order in ORDERS {
+                let what = format!("{label}, {sort:?} {order:?}");
+                let base = list_query(&filter, sort, order, None, PAGE);
+                let matching: Vec<Customer> = all.iter().filter(|c| matches(c, &base.filter)).cloned().collect();
+                let expected = sorted_ids(&matching, sort, order);
+                assert!(
+                    expected.len() > 2 * PAGE as usize,
+                    "{what}: the fixture has pages of matches ({})",
+                    expected.len()
+                );
+                let mut seen = Vec::new();
+                let mut query = base.clone();
+                loop {
+                    let page = repo.search(scope, &query).await.unwrap();
+                    assert_eq!(page.total, Some(expected.len() as u64), "{what}: total");
+                    seen.extend(page.items.iter().map(|c| c.id));
+                    assert!(seen.len() <= expected.len(), "{what}: the walk does not end");
+                    match page.next {
+                        Some(next) => query = base.clone().after(next).unwrap(),
+                        None => break,
+                    }
+                }
+                assert_eq!(seen, expected, "{what}: cursor walk");
+                let pages = expected.len().div_ceil(PAGE as usize);
+                for p in [1, 2, pages / 2, pages - 1, pages, pages + 1] {
+                    let query = list_query(&filter, sort, order, Some(p as i64), PAGE);
+                    let page = repo.search(scope, &query).await.unwrap();
+                    let from = ((p - 1) * PAGE as usize).min(expected.len());
+                    let to = (from + PAGE as usize).min(expected.len());
+                    let got: Vec<_> = page.items.iter().map(|c| c.id).collect();
+                    assert_eq!(got, expected[from..to], "{what}: page {p}");
+                    assert_eq!(page.next.is_some(), to < expected.len(), "{what}: next of page {p}");
+                }
+            }
         }
     }
 }
@@ -941,6 +1044,80 @@ async fn estimated_count_beyond_the_exact_limit_is_flagged_only_on_postgres(repo
     }
 }
 
+/// Above [`ESTIMATE_TRUSTED_ABOVE`] estimated rows an estimated total is the planner's estimate
+/// without counting: as good as the statistics, so stale until the next ANALYZE (the
+/// documented trade-off), never below what the page itself proves, and counted exactly again
+/// once the planner expects few matches.
+async fn estimated_count_takes_large_planner_estimates_without_counting(repo: SeaRepository) {
+    let db = repo.connection();
+    // The statistics change only when the story analyzes.
+    db.execute_unprepared("ALTER TABLE customers SET (autovacuum_enabled = false)")
+        .await
+        .unwrap();
+    let scope = new_scope();
+    let all: Vec<Customer> = (0..30_000)
+        .map(|n| {
+            let mut c = customer(scope, n, Kind::Ties);
+            c.status = if n < 22_000 {
+                CustomerStatus::Active
+            } else {
+                CustomerStatus::Lead
+            };
+            c
+        })
+        .collect();
+    insert_all(&repo, &all).await;
+    analyze(&repo).await;
+    let active = CustomerFilter {
+        status: Some(CustomerStatus::Active),
+        ..CustomerFilter::default()
+    };
+    let total = async |page: Option<i64>, mode: CountMode| {
+        let query = CustomerQuery::new(active.clone(), None, None, page, Some(20)).unwrap();
+        let list = repo.search(scope, &query.counted(mode)).await.unwrap();
+        assert_eq!(list.items.len(), 20);
+        (list.total.unwrap(), list.total_is_estimate)
+    };
+    let update = async |sql: &str| {
+        let workspace = Value::Uuid(Some(scope.workspace_id.into()));
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, vec![workspace]);
+        db.execute_raw(statement).await.unwrap();
+    };
+
+    // 22,000 ACTIVE: the planner's estimate, flagged.
+    let (estimate, flagged) = total(None, CountMode::Estimated).await;
+    assert!(flagged, "22,000 matches: an estimate ({estimate})");
+    assert!(
+        estimate > ESTIMATE_TRUSTED_ABOVE && estimate.abs_diff(22_000) <= 2_200,
+        "22,000 matches: estimated {estimate}"
+    );
+
+    // 8,000 more become ACTIVE behind the planner's back: still its estimate, but never fewer
+    // than page 1,400 proves (27,980 rows before it, 20 on it and one after).
+    update("UPDATE customers SET status = 'ACTIVE' WHERE workspace_id = $1").await;
+    assert_eq!(total(Some(1_400), CountMode::Exact).await, (30_000, false));
+    let (estimate, flagged) = total(Some(1_400), CountMode::Estimated).await;
+    assert!(flagged && estimate >= 28_001, "page 1,400: estimated {estimate}");
+
+    // All but 4,000 become LEADs: the stale estimate, above 20,000, still answers (flagged)
+    // while an exact count says 4,000.
+    update(
+        "UPDATE customers SET status = 'LEAD' WHERE workspace_id = $1 AND id NOT IN \
+         (SELECT id FROM customers WHERE workspace_id = $1 ORDER BY id LIMIT 4000)",
+    )
+    .await;
+    assert_eq!(total(None, CountMode::Exact).await, (4_000, false));
+    let (estimate, flagged) = total(None, CountMode::Estimated).await;
+    assert!(
+        flagged && estimate > ESTIMATE_TRUSTED_ABOVE,
+        "stale statistics: estimated {estimate}"
+    );
+
+    // Analyzed, the planner expects about 4,000: counted, exact.
+    analyze(&repo).await;
+    assert_eq!(total(None, CountMode::Estimated).await, (4_000, false));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Index use (PostgreSQL)
 // ---------------------------------------------------------------------------------------------
@@ -993,6 +1170,8 @@ async fn list_queries_never_scan_the_customers_table(repo: SeaRepository) {
         "ix_customers_live_created",
         "ix_customers_live_total",
         "ix_customers_search_trgm",
+        "ix_customers_live_status_type_total",
+        "ix_customers_live_industry_status_type_name",
     ] {
         assert!(indexes.iter().any(|i| i == index), "index {index} missing: {indexes:?}");
     }
@@ -1134,21 +1313,45 @@ async fn list_queries_never_scan_the_customers_table(repo: SeaRepository) {
             ..filter()
         },
     );
-    let combined = CustomerFilter {
-        status: Some(CustomerStatus::Active),
-        customer_type: Some(CustomerType::Company),
-        industry: Some("retail".into()),
-        ..filter()
-    };
     for sort in SORTS {
         for order in ORDERS {
             cases.push((format!("sortBy {sort:?} {order:?}"), filter(), sort, order));
-            cases.push((
-                format!("status+type+industry, sortBy {sort:?} {order:?}"),
-                combined.clone(),
-                sort,
-                order,
-            ));
+        }
+    }
+    // Every combination of status, type and industry in every sort order, each with the index
+    // that must deliver its rows in order: `(status, type, sort key, id)` or `(industry,
+    // status, type, sort key, id)`.
+    let mut ordered: Vec<(String, CustomerFilter, SortField, SortOrder, String)> = Vec::new();
+    for mask in 1..8_u8 {
+        let f = CustomerFilter {
+            status: (mask & 1 != 0).then_some(CustomerStatus::Active),
+            customer_type: (mask & 2 != 0).then_some(CustomerType::Company),
+            industry: (mask & 4 != 0).then(|| "retail".to_owned()),
+            ..filter()
+        };
+        let label = [("status", 1), ("type", 2), ("industry", 4)]
+            .iter()
+            .filter(|(_, bit)| mask & bit != 0)
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join("+");
+        let index = if mask & 4 != 0 {
+            "ix_customers_live_industry_status_type"
+        } else {
+            "ix_customers_live_status_type"
+        };
+        for sort in SORTS {
+            let key = match sort {
+                SortField::CreatedAt => "created",
+                SortField::UpdatedAt => "updated",
+                SortField::Name => "name",
+                SortField::TotalPurchases => "total",
+                SortField::Rating => "rating",
+            };
+            for order in ORDERS {
+                let label = format!("{label}, sortBy {sort:?} {order:?}");
+                ordered.push((label, f.clone(), sort, order, format!("{index}_{key}")));
+            }
         }
     }
 
@@ -1177,6 +1380,32 @@ async fn list_queries_never_scan_the_customers_table(repo: SeaRepository) {
                 format!("{label}, after a cursor"),
                 repo.explain_search(scope, &after).await.unwrap(),
             );
+        }
+    }
+    // The filter combinations: the first page and a page after a cursor come out of their
+    // index in order (no sort node) with every condition in the index scan (no filter). (Deep
+    // offset pages of a few hundred matches may sort them all: as cheap at this size.)
+    let mut misplanned = Vec::new();
+    for (label, f, sort, order, index) in ordered {
+        let first = CustomerQuery::new(f, Some(sort), Some(order), None, Some(20)).unwrap();
+        let page = repo.search(scope, &first).await.unwrap();
+        let next = page.next.unwrap_or_else(|| panic!("{label}: more than one page"));
+        let queries = [
+            (label.clone(), first.clone()),
+            (format!("{label}, after a cursor"), first.after(next).unwrap()),
+        ];
+        for (what, query) in queries {
+            let plan = repo.explain_search(scope, &query).await.unwrap();
+            let node = |line: &str| line.trim_start().trim_start_matches("->").trim_start().to_owned();
+            let sorted = plan
+                .lines()
+                .map(node)
+                .any(|n| n.starts_with("Sort  (") || n.starts_with("Incremental Sort  ("));
+            let filtered = plan.lines().map(node).any(|n| n.starts_with("Filter:"));
+            if !plan.contains(&index) || sorted || filtered {
+                misplanned.push(format!("--- {what} (expected {index}, in order, no filter):\n{plan}"));
+            }
+            check(what, plan);
         }
     }
     // Lookups of one customer and of a page's children.
@@ -1224,5 +1453,11 @@ async fn list_queries_never_scan_the_customers_table(repo: SeaRepository) {
         "{} list queries scan the customers table:\n{}",
         scans.len(),
         scans.join("\n")
+    );
+    assert!(
+        misplanned.is_empty(),
+        "{} filter combinations are not read in order from their index:\n{}",
+        misplanned.len(),
+        misplanned.join("\n")
     );
 }

@@ -751,7 +751,8 @@ pub struct CustomerPage {
     /// `totalIsEstimate`).
     #[oai(nullable)]
     pub total: Option<u64>,
-    /// Whether `total` is an estimate (`count=estimated` and more than 10,000 matches).
+    /// Whether `total` is the planner's estimate (`count=estimated` and more than 10,000
+    /// matches counted or more than 20,000 expected).
     pub total_is_estimate: bool,
     /// This page (1-based; 1 for a page reached through a cursor).
     pub page: u32,
@@ -772,7 +773,8 @@ pub struct CustomerPage {
 pub enum CountParam {
     /// Count every match (the default).
     Exact,
-    /// Exact up to 10,000 matches, the database planner's estimate beyond.
+    /// The database planner's estimate when it expects more than 20,000 matches; otherwise
+    /// exact up to 10,000 matches and the estimate beyond.
     Estimated,
     /// Do not count (`total` and `pages` are null).
     None,

@@ -159,8 +159,11 @@ impl CustomersApi {
         /// cost at any depth) instead of at `page`. Only valid with the same filters and sort.
         #[oai(validator(max_length = 1024))]
         cursor: Query<Option<String>>,
-        /// How `total` is counted: `exact` (default), `estimated` (exact up to 10,000 matches,
-        /// the planner's estimate beyond, flagged by `totalIsEstimate`), or `none`.
+        /// How `total` is counted: `exact` (default), `estimated`, or `none`. `estimated` takes
+        /// the database planner's estimate when it expects more than 20,000 matches and counts
+        /// otherwise: exact up to 10,000 matches, the estimate beyond. An estimate is flagged by
+        /// `totalIsEstimate` and can be far off (substring searches, correlated filters, even
+        /// for fewer than 10,000 matches); an unflagged total is exact. SQLite counts exactly.
         count: Query<Option<CountParam>>,
         /// Only customers of this segment (by the workspace's thresholds, as of now).
         segment: Query<Option<crate::dto::segments::SegmentName>>,
