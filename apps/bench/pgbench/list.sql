@@ -12,8 +12,8 @@ SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY;
 SELECT c.id, c.organization_id, c.workspace_id, c.type, c.status, c.name, c.email, c.phone, c.iin, c.bin, c.company_name, c.company_size, c.industry, c.credit_limit, c.current_balance, c.custom_fields, c.tags, c.lead_source, c.first_purchase_date, c.last_purchase_date, c.total_purchases, c.purchase_count, c.lifetime_value, c.rating, c.assigned_to, c.is_active, c.converted_at, c.version, c.created_at, c.updated_at, c.created_by, c.updated_by FROM customers c WHERE c.organization_id = :org AND c.workspace_id = :ws AND c.deleted_at IS NULL ORDER BY c.created_at DESC, c.id DESC LIMIT :lim OFFSET :off;
 SELECT id, customer_id, first_name, last_name, middle_name, job_title, department, email, phone, mobile_phone, is_primary, is_decision_maker, social_media, notes, created_at, updated_at FROM customer_contacts WHERE customer_id IN (:i1, :i2, :i3, :i4, :i5, :i6, :i7, :i8, :i9, :i10, :i11, :i12, :i13, :i14, :i15, :i16, :i17, :i18, :i19, :i20) ORDER BY customer_id, position;
 SELECT id, customer_id, type, street, building, apartment, city, region, postal_code, country, is_primary, contact_name, contact_phone, delivery_instructions, coordinates, created_at, updated_at FROM customer_addresses WHERE customer_id IN (:i1, :i2, :i3, :i4, :i5, :i6, :i7, :i8, :i9, :i10, :i11, :i12, :i13, :i14, :i15, :i16, :i17, :i18, :i19, :i20) ORDER BY customer_id, position;
-SELECT COUNT(*) AS total FROM (SELECT 1 FROM customers c WHERE c.organization_id = :org AND c.workspace_id = :ws AND c.deleted_at IS NULL LIMIT :cap) matches \gset
-\if :total > 10000
-EXPLAIN (FORMAT JSON) SELECT 1 FROM customers c WHERE c.organization_id = :org AND c.workspace_id = :ws AND c.deleted_at IS NULL;
+SELECT bench_plan_rows(format('SELECT 1 FROM customers c WHERE c.organization_id = %L AND c.workspace_id = %L AND c.deleted_at IS NULL', :org::text, :ws::text)) AS estimate \gset
+\if :estimate <= 20000
+SELECT COUNT(*) AS total FROM (SELECT 1 FROM customers c WHERE c.organization_id = :org AND c.workspace_id = :ws AND c.deleted_at IS NULL LIMIT :cap) matches;
 \endif
 COMMIT;
