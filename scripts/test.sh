@@ -188,7 +188,7 @@ run_tests() {
     log "running cargo test --workspace $*${CARGO_TARGET_DIR:+ (CARGO_TARGET_DIR=${CARGO_TARGET_DIR})}"
     local output status=0
     output="$(mktemp)"
-    cargo test --workspace "$@" 2>&1 | tee "$output" || status=$?
+    cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$output" || status=$?
     awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
          END { printf "total: %d passed, %d failed\n", p, f }' "$output"
     rm -f "$output"

@@ -786,7 +786,7 @@ async fn the_timeline_is_one_feed_newest_first(app: TestApp) {
         .call(
             Method::POST,
             &format!("/{id}/notes"),
-            Some(&json!({ "body": "позвонить в пятницу" })),
+            Some(&json!({ "body": "позвонить в пятницу", "channel": "call", "direction": "outbound" })),
         )
         .await
         .assert_status(201)
@@ -851,7 +851,12 @@ async fn the_timeline_is_one_feed_newest_first(app: TestApp) {
     );
     assert_eq!(
         items[4]["data"],
-        json!({ "noteId": note["id"], "content": "позвонить в пятницу" })
+        json!({
+            "noteId": note["id"],
+            "content": "позвонить в пятницу",
+            "channel": "call",
+            "direction": "outbound"
+        })
     );
     assert_eq!(items[4]["actor"], json!(app.user));
     assert_eq!(items[5]["data"], json!({ "status": "ACTIVE" }));
