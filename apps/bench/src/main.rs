@@ -56,7 +56,7 @@ enum Command {
         #[arg(long, default_value_t = 1_000)]
         batch: usize,
         /// `insert_many` calls in flight at once (more than the cores: a writer waits for
-        /// the database most of the time).
+        /// the database most of the time). Always 1 on SQLite, which has one writer.
         #[arg(long, default_value_t = 8)]
         writers: usize,
         /// PRNG seed.

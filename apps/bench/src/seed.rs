@@ -59,7 +59,13 @@ pub async fn seed(plan: SeedPlan) -> Result<(), String> {
     let repo = Arc::new(SeaRepository::new(db));
     let actor = UserId::new();
     let generator = Generator::new(plan.scope, actor, OffsetDateTime::now_utc(), plan.seed);
-    let writers = plan.writers.max(1);
+    // SQLite has one writer at a time: more in flight only queue on its lock and keep the
+    // write-ahead log from being checkpointed, so it grows without bound (tens of GB at 1M).
+    let writers = if plan.database_url.starts_with("sqlite:") {
+        1
+    } else {
+        plan.writers.max(1)
+    };
     let (tx, rx) = mpsc::channel::<Batch>(writers * 2);
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
 
