@@ -1133,8 +1133,7 @@ impl CustomerRepository for SeaRepository {
 
     async fn add_note(&self, scope: Scope, note: &CustomerNote) -> Result<(), RepositoryError> {
         let k = &self.codec;
-        let mut sql =
-            k.sql(&format!("INSERT INTO customer_notes ({NOTE_COLUMNS}) SELECT "));
+        let mut sql = k.sql(&format!("INSERT INTO customer_notes ({NOTE_COLUMNS}) SELECT "));
         sql.bind(k.uuid(note.id))
             .push(", ")
             .bind(k.uuid(note.customer_id))
@@ -1192,9 +1191,9 @@ impl CustomerRepository for SeaRepository {
             Some(row) => u64::try_from(read_int(k, &row, "total")?).unwrap_or(0),
             None => 0,
         };
-        let mut sql = k.sql(
-            &format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE customer_id = "),
-        );
+        let mut sql = k.sql(&format!(
+            "SELECT {NOTE_COLUMNS} FROM customer_notes WHERE customer_id = "
+        ));
         sql.bind(k.uuid(customer))
             .push(" ORDER BY created_at DESC, id DESC LIMIT ")
             .bind(k.int(limit.into()))
@@ -1218,8 +1217,7 @@ impl CustomerRepository for SeaRepository {
         note: NoteId,
     ) -> Result<Option<CustomerNote>, RepositoryError> {
         let k = &self.codec;
-        let mut sql =
-            k.sql(&format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE id = "));
+        let mut sql = k.sql(&format!("SELECT {NOTE_COLUMNS} FROM customer_notes WHERE id = "));
         sql.bind(k.uuid(note))
             .push(" AND customer_id = ")
             .bind(k.uuid(customer))
@@ -1332,7 +1330,11 @@ impl CustomerRepository for SeaRepository {
                     OrganizationId::from(k.get::<Uuid>(&row, "organization_id")?),
                     WorkspaceId::from(k.get::<Uuid>(&row, "workspace_id")?),
                 );
-                found.push((k.get(&row, "value")?, scope, CustomerId::from(k.get::<Uuid>(&row, "id")?)));
+                found.push((
+                    k.get(&row, "value")?,
+                    scope,
+                    CustomerId::from(k.get::<Uuid>(&row, "id")?),
+                ));
             }
         }
         Ok(found)
