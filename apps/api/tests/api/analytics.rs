@@ -7,21 +7,9 @@ use uuid::Uuid;
 
 use crate::helpers::{TestApp, TestResponse, company, individual, with};
 
-/// `POST /customers/events` with the integrator's permission, asserting it was applied.
+/// Another module's event, reported at a fixed time.
 async fn deliver(app: &TestApp, event_type: &str, payload: Value) {
-    let body = json!({
-        "eventId": Uuid::now_v7(),
-        "type": event_type,
-        "version": 1,
-        "occurredAt": "2026-11-01T10:00:00Z",
-        "organizationId": app.org,
-        "workspaceId": app.workspace,
-        "payload": payload
-    });
-    let token = app.token(app.org, &[app.workspace], &["customers:integrate"]);
-    app.call_as(&token, app.workspace, Method::POST, "/events", Some(&body))
-        .await
-        .assert_status(200);
+    app.deliver(event_type, "2026-11-01T10:00:00Z", payload).await;
 }
 
 /// One line: product, category (or none), quantity, amount and cost (or none).

@@ -36,24 +36,6 @@ impl Rng {
     }
 }
 
-/// `order.completed` for `customer` through `POST /customers/events`.
-async fn order_event(app: &TestApp, customer: &str, order_id: &str, amount: &str, at: OffsetDateTime) {
-    let at = at.format(&time::format_description::well_known::Rfc3339).unwrap();
-    let token = app.token(app.org, &[app.workspace], &["customers:integrate"]);
-    let body = json!({
-        "eventId": Uuid::now_v7(),
-        "type": "order.completed",
-        "version": 1,
-        "occurredAt": at,
-        "organizationId": app.org,
-        "workspaceId": app.workspace,
-        "payload": {"orderId": order_id, "customerId": customer, "totalAmount": amount, "completedAt": at, "items": []}
-    });
-    app.call_as(&token, app.workspace, Method::POST, "/events", Some(&body))
-        .await
-        .assert_status(200);
-}
-
 /// `buyers` customers stored through the repository, each with a purchase history over the
 /// year before [`AS_OF`] (applied as `order.completed` events) drawn from the BG/NBD process,
 /// and a typical spend of its own. Returns the customers with their purchases.
@@ -146,9 +128,10 @@ async fn clv_is_not_fitted_then_too_little_data_says_why(app: TestApp) {
         .to_owned();
     let _no_orders = app.create(&individual("Сауле", "saule@clv.kz")).await;
     let now = OffsetDateTime::now_utc();
-    order_event(&app, &a, "O-1", "12000.00", now - Duration::days(200)).await;
-    order_event(&app, &a, "O-2", "8000.00", now - Duration::days(20)).await;
-    order_event(&app, &b, "O-3", "5000.00", now - Duration::days(3)).await;
+    app.complete_order(&a, "O-1", "12000.00", now - Duration::days(200))
+        .await;
+    app.complete_order(&a, "O-2", "8000.00", now - Duration::days(20)).await;
+    app.complete_order(&b, "O-3", "5000.00", now - Duration::days(3)).await;
 
     // No body: as of now.
     let fitted = app
@@ -435,14 +418,8 @@ async fn clv_refit_task_fits_workspaces_with_orders_and_refits_stale_ones(app: T
         .as_str()
         .unwrap()
         .to_owned();
-    order_event(
-        &app,
-        &a,
-        "O-1",
-        "100.00",
-        OffsetDateTime::now_utc() - Duration::days(40),
-    )
-    .await;
+    app.complete_order(&a, "O-1", "100.00", OffsetDateTime::now_utc() - Duration::days(40))
+        .await;
     let quiet = Uuid::now_v7();
     let quiet_token = app.token(app.org, &[quiet], &crate::helpers::ALL_PERMISSIONS);
 

@@ -319,6 +319,40 @@ impl TestApp {
             .await
     }
 
+    /// Another module's event (`event_type` with `payload`, occurred at `occurred_at`) in the
+    /// default organization and workspace, through `POST /customers/events` with
+    /// `customers:integrate`, asserting 200.
+    pub async fn deliver(&self, event_type: &str, occurred_at: &str, payload: Value) {
+        let body = json!({
+            "eventId": Uuid::now_v7(),
+            "type": event_type,
+            "version": 1,
+            "occurredAt": occurred_at,
+            "organizationId": self.org,
+            "workspaceId": self.workspace,
+            "payload": payload
+        });
+        let token = self.token(self.org, &[self.workspace], &["customers:integrate"]);
+        self.call_as(&token, self.workspace, Method::POST, "/events", Some(&body))
+            .await
+            .assert_status(200);
+    }
+
+    /// `order.completed` of `customer` at `at`, without items, through [`TestApp::deliver`].
+    pub async fn complete_order(&self, customer: &str, order_id: &str, amount: &str, at: OffsetDateTime) {
+        let at = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("rfc3339");
+        let payload = json!({
+            "orderId": order_id,
+            "customerId": customer,
+            "totalAmount": amount,
+            "completedAt": at,
+            "items": []
+        });
+        self.deliver("order.completed", &at, payload).await;
+    }
+
     // -- direct database access (what the API cannot set) -----------------------------------
 
     /// Sets a customer's `total_purchases` in the database: the API has no operation that

@@ -124,23 +124,10 @@ async fn thresholds_are_per_workspace_and_checked(app: TestApp) {
 }
 both_backends!(thresholds_are_per_workspace_and_checked);
 
-/// `order.completed` for `customer`, through `POST /customers/events`.
+/// `order.completed` for `customer` `days_ago` days ago, through `POST /customers/events`.
 async fn order(app: &TestApp, customer: &str, order_id: &str, amount: &str, days_ago: i64) {
     let at = time::OffsetDateTime::now_utc() - time::Duration::days(days_ago);
-    let at = at.format(&time::format_description::well_known::Rfc3339).unwrap();
-    let token = app.token(app.org, &[app.workspace], &["customers:integrate"]);
-    let body = json!({
-        "eventId": uuid::Uuid::now_v7(),
-        "type": "order.completed",
-        "version": 1,
-        "occurredAt": at,
-        "organizationId": app.org,
-        "workspaceId": app.workspace,
-        "payload": {"orderId": order_id, "customerId": customer, "totalAmount": amount, "completedAt": at, "items": []}
-    });
-    app.call_as(&token, app.workspace, Method::POST, "/events", Some(&body))
-        .await
-        .assert_status(200);
+    app.complete_order(customer, order_id, amount, at).await;
 }
 
 async fn rfm_grid_scores_customers_with_purchases(app: TestApp) {
