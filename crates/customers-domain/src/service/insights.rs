@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use crate::analytics::clv::CustomerClv;
+use crate::analytics::clv::{CustomerClv, NOT_FITTED, PredictionSettings};
 use crate::analytics::customer::{AnalyticsPeriod, CustomerFigures, figures};
 use crate::analytics::rfm::RfmScore;
 use crate::analytics::segment::{Segment, SegmentFacts, classify};
@@ -121,7 +121,18 @@ where
         let rules = self.segment_rules(scope).await?;
         let (segment, segment_reason) = classify(&SegmentFacts::from(&customer), &rules, now);
         let rfm = self.search.rfm_of(scope, id).await.map_err(internal)?;
-        let prediction = self.customer_prediction(scope, id, as_of).await?;
+        // The stored models applied to the orders already read: those counted at `end`.
+        let whole_history = AnalyticsPeriod::new(None, None, end)?;
+        let counted = orders
+            .iter()
+            .filter(|o| whole_history.counts(o))
+            .map(|o| (o.completed_at, o.total_amount));
+        let prediction = match self.repository.clv_fit(scope).await.map_err(internal)? {
+            Some(fit) => fit.predict(counted, end, &PredictionSettings::default()),
+            None => CustomerClv::Unavailable {
+                reason: NOT_FITTED.to_owned(),
+            },
+        };
         Ok(CustomerInsights {
             period,
             figures,
