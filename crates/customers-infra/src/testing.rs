@@ -24,6 +24,41 @@ pub enum Backend {
     Postgres,
 }
 
+/// Runs `test` on the repository of a fresh database of `backend`; the database lives until
+/// the test returns.
+pub async fn with_repository<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(crate::SeaRepository) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let db = TestDatabase::new(backend).await;
+    test(crate::SeaRepository::new(db.connection.clone())).await;
+    drop(db);
+}
+
+/// One `#[tokio::test]` per engine for each named story, `mod name { sqlite(), postgres() }`
+/// (so a failure names the engine): `on_both_backends!(runner: story, …)` calls
+/// `runner(backend, story)`, with `runner` a function of the test file taking the backend and
+/// the story, e.g. [`with_repository`] brought into scope.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($runner:ident: $($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$runner($crate::testing::Backend::Sqlite, super::$name).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    super::$runner($crate::testing::Backend::Postgres, super::$name).await;
+                }
+            }
+        )+
+    };
+}
+
 /// A migrated, empty database that is removed on drop.
 #[derive(Debug)]
 pub struct TestDatabase {

@@ -17,6 +17,7 @@ use customers_domain::commands::CustomerDraft;
 use customers_domain::ports::{Clock, CustomerSearch};
 use customers_domain::service::ConvertLead;
 use customers_domain::{CustomerId, CustomerService, CustomerStatus, CustomerType, Money, Scope, UserId};
+use customers_infra::on_both_backends;
 use customers_infra::sql::Codec;
 use customers_infra::testing::{Backend, TestDatabase};
 use customers_infra::{InMemoryCache, RecordingPublisher, SeaRepository};
@@ -167,24 +168,6 @@ where
     Fut: Future<Output = ()>,
 {
     test(TestDatabase::new(backend).await).await;
-}
-
-macro_rules! both_backends {
-    ($($name:ident),+ $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::run(customers_infra::testing::Backend::Sqlite, super::$name).await;
-                }
-
-                #[tokio::test]
-                async fn postgres() {
-                    super::run(customers_infra::testing::Backend::Postgres, super::$name).await;
-                }
-            }
-        )+
-    };
 }
 
 fn d(text: &str) -> Decimal {
@@ -368,7 +351,7 @@ async fn every_metric_of_a_constructed_history(db: TestDatabase) {
         }
     );
 }
-both_backends!(every_metric_of_a_constructed_history);
+on_both_backends!(run: every_metric_of_a_constructed_history);
 
 async fn an_empty_workspace_has_no_rates(db: TestDatabase) {
     let w = World::new(&db, new_scope(Uuid::now_v7()));
@@ -381,4 +364,4 @@ async fn an_empty_workspace_has_no_rates(db: TestDatabase) {
     assert_eq!(m.average_lead_conversion_time_days, None);
     assert_eq!(m.average_lifetime_value, None);
 }
-both_backends!(an_empty_workspace_has_no_rates);
+on_both_backends!(run: an_empty_workspace_has_no_rates);

@@ -3,7 +3,6 @@
 //! grid exactly what `rfm::scores` gives, on SQLite and PostgreSQL.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 
 use rust_decimal::Decimal;
 use time::{Duration, OffsetDateTime};
@@ -18,37 +17,10 @@ use customers_domain::ports::{CustomerRepository, CustomerSearch};
 use customers_domain::query::{CustomerFilter, CustomerQuery};
 use customers_domain::{Customer, CustomerId, CustomerStatus, CustomerType, Money, Rating, Scope};
 use customers_infra::SeaRepository;
-use customers_infra::testing::{Backend, TestDatabase};
+use customers_infra::on_both_backends;
+use customers_infra::testing::with_repository;
 
 const NOW: OffsetDateTime = time::macros::datetime!(2026-06-01 12:00 UTC);
-
-async fn run<F, Fut>(backend: Backend, test: F)
-where
-    F: FnOnce(SeaRepository) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let db = TestDatabase::new(backend).await;
-    test(SeaRepository::new(db.connection.clone())).await;
-    drop(db);
-}
-
-macro_rules! both_backends {
-    ($($name:ident),+ $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::run(customers_infra::testing::Backend::Sqlite, super::$name).await;
-                }
-
-                #[tokio::test]
-                async fn postgres() {
-                    super::run(customers_infra::testing::Backend::Postgres, super::$name).await;
-                }
-            }
-        )+
-    };
-}
 
 /// A small deterministic generator (xorshift64*), so that a failure can be replayed.
 struct Rng(u64);
@@ -264,7 +236,7 @@ async fn rfm_grid_agrees_with_the_reference_scores(repo: SeaRepository) {
     assert_eq!(repo.rfm_of(scope, unscored.id).await.unwrap(), None);
 }
 
-both_backends!(
+on_both_backends!(with_repository:
     rfm_grid_agrees_with_the_reference_scores,
     segment_sql_agrees_with_the_rule,
     segment_sql_agrees_with_other_thresholds,
