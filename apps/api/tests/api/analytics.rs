@@ -276,7 +276,7 @@ async fn bad_periods_and_notes_are_refused_naming_the_field(app: TestApp) {
         Some(&json!({ "body": "факс", "channel": "fax" })),
     )
     .await
-    .assert_problem(400);
+    .assert_invalid("channel");
     // A customer without anything: zeros, nulls and empty lists, never an error.
     let body = analytics(&app, &me, "").await.assert_status(200).body;
     assert_eq!(
