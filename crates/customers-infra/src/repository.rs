@@ -1,9 +1,8 @@
 //! The customer repository and search on SeaORM: one code path for PostgreSQL and SQLite.
 //!
-//! Each write is one transaction. Lists select one page of customers, then load the contacts
-//! and addresses of just those customers with one query each (no join fan-out, no N+1).
-
-use std::collections::HashMap;
+//! Each write is one transaction. Each read of whole customers is one statement (see `load`):
+//! the page of customers, the contacts and addresses of just those customers (no join
+//! fan-out, no N+1) and the count, in one round trip and one snapshot.
 
 use async_trait::async_trait;
 use sea_orm::{
@@ -33,6 +32,7 @@ use crate::sql::{Codec, Sql, corrupt, like_escape};
 mod bulk;
 mod clv;
 mod inbound;
+mod load;
 mod metrics;
 mod segments;
 
@@ -42,14 +42,8 @@ const CUSTOMER_COLUMNS: &str = "c.id, c.organization_id, c.workspace_id, c.type,
     c.purchase_count, c.lifetime_value, c.rating, c.assigned_to, c.is_active, c.converted_at, c.version, \
     c.created_at, c.updated_at, c.created_by, c.updated_by";
 
-const CONTACT_COLUMNS: &str = "id, customer_id, first_name, last_name, middle_name, job_title, department, email, \
-    phone, mobile_phone, is_primary, is_decision_maker, social_media, notes, created_at, updated_at";
-
 /// The columns of `customer_notes`, in the order `add_note` inserts them.
 pub(crate) const NOTE_COLUMNS: &str = "id, customer_id, author_id, body, channel, direction, created_at, updated_at";
-
-const ADDRESS_COLUMNS: &str = "id, customer_id, type, street, building, apartment, city, region, postal_code, \
-    country, is_primary, contact_name, contact_phone, delivery_instructions, coordinates, created_at, updated_at";
 
 /// Customers in a relational database through SeaORM.
 #[derive(Debug, Clone)]
@@ -204,45 +198,6 @@ impl SeaRepository {
             .bind(self.codec.uuid(scope.workspace_id));
     }
 
-    /// Loads the customers of `rows` with their contacts and addresses, keeping row order.
-    async fn hydrate<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        rows: Vec<QueryResult>,
-    ) -> Result<Vec<Customer>, RepositoryError> {
-        let mut customers = rows
-            .iter()
-            .map(|row| self.read_customer(row))
-            .collect::<Result<Vec<_>, _>>()?;
-        if customers.is_empty() {
-            return Ok(customers);
-        }
-        let ids: Vec<Value> = customers.iter().map(|c| self.codec.uuid(c.id)).collect();
-        let mut contacts: HashMap<CustomerId, Vec<CustomerContact>> = HashMap::new();
-        let mut sql = self.codec.sql(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM customer_contacts WHERE customer_id IN "
-        ));
-        sql.bind_list(ids.clone()).push(" ORDER BY customer_id, position");
-        for row in conn.query_all_raw(sql.build()).await.map_err(db_error)? {
-            let contact = self.read_contact(&row)?;
-            contacts.entry(contact.customer_id).or_default().push(contact);
-        }
-        let mut addresses: HashMap<CustomerId, Vec<CustomerAddress>> = HashMap::new();
-        let mut sql = self.codec.sql(&format!(
-            "SELECT {ADDRESS_COLUMNS} FROM customer_addresses WHERE customer_id IN "
-        ));
-        sql.bind_list(ids).push(" ORDER BY customer_id, position");
-        for row in conn.query_all_raw(sql.build()).await.map_err(db_error)? {
-            let address = self.read_address(&row)?;
-            addresses.entry(address.customer_id).or_default().push(address);
-        }
-        for customer in &mut customers {
-            customer.contacts = contacts.remove(&customer.id).unwrap_or_default();
-            customer.addresses = addresses.remove(&customer.id).unwrap_or_default();
-        }
-        Ok(customers)
-    }
-
     fn read_customer(&self, row: &QueryResult) -> Result<Customer, RepositoryError> {
         let k = &self.codec;
         let text = |col: &str| k.get::<String>(row, col);
@@ -303,62 +258,67 @@ impl SeaRepository {
         })
     }
 
-    fn read_contact(&self, row: &QueryResult) -> Result<CustomerContact, RepositoryError> {
+    fn read_contact(&self, row: &QueryResult, prefix: &str) -> Result<CustomerContact, RepositoryError> {
         let k = &self.codec;
-        let opt_text = |col: &str| k.get::<Option<String>>(row, col);
+        let col = |name: &str| format!("{prefix}{name}");
+        let opt_text = |name: &str| k.get::<Option<String>>(row, &col(name));
         Ok(CustomerContact {
-            id: ContactId::from(k.get::<Uuid>(row, "id")?),
-            customer_id: CustomerId::from(k.get::<Uuid>(row, "customer_id")?),
-            first_name: k.get(row, "first_name")?,
-            last_name: k.get(row, "last_name")?,
+            id: ContactId::from(k.get::<Uuid>(row, &col("id"))?),
+            customer_id: CustomerId::from(k.get::<Uuid>(row, &col("customer_id"))?),
+            first_name: k.get(row, &col("first_name"))?,
+            last_name: k.get(row, &col("last_name"))?,
             middle_name: opt_text("middle_name")?,
             position: opt_text("job_title")?,
             department: opt_text("department")?,
-            email: Email::from_stored(&k.get::<String>(row, "email")?).map_err(|e| corrupt("email", e))?,
-            phone: Phone::from_stored(&k.get::<String>(row, "phone")?).map_err(|e| corrupt("phone", e))?,
+            email: Email::from_stored(&k.get::<String>(row, &col("email"))?).map_err(|e| corrupt("email", e))?,
+            phone: Phone::from_stored(&k.get::<String>(row, &col("phone"))?).map_err(|e| corrupt("phone", e))?,
             mobile_phone: opt_text("mobile_phone")?
                 .map(|v| Phone::from_stored(&v).map_err(|e| corrupt("mobile_phone", e)))
                 .transpose()?,
-            is_primary: k.get(row, "is_primary")?,
-            is_decision_maker: k.get(row, "is_decision_maker")?,
+            is_primary: k.get(row, &col("is_primary"))?,
+            is_decision_maker: k.get(row, &col("is_decision_maker"))?,
             social_media: k
-                .get_json(row, "social_media")?
+                .get_json(row, &col("social_media"))?
                 .filter(|v| !v.is_null())
                 .map(|v| serde_json::from_value(v).map_err(|e| corrupt("social_media", e)))
                 .transpose()?,
             notes: opt_text("notes")?,
-            created_at: k.get_time(row, "created_at")?,
-            updated_at: k.get_time(row, "updated_at")?,
+            created_at: k.get_time(row, &col("created_at"))?,
+            updated_at: k.get_time(row, &col("updated_at"))?,
         })
     }
 
-    fn read_address(&self, row: &QueryResult) -> Result<CustomerAddress, RepositoryError> {
+    fn read_address(&self, row: &QueryResult, prefix: &str) -> Result<CustomerAddress, RepositoryError> {
         let k = &self.codec;
-        let opt_text = |col: &str| k.get::<Option<String>>(row, col);
+        let col = |name: &str| format!("{prefix}{name}");
+        let opt_text = |name: &str| k.get::<Option<String>>(row, &col(name));
         Ok(CustomerAddress {
-            id: AddressId::from(k.get::<Uuid>(row, "id")?),
-            customer_id: CustomerId::from(k.get::<Uuid>(row, "customer_id")?),
-            address_type: k.get::<String>(row, "type")?.parse().map_err(|e| corrupt("type", e))?,
-            street: k.get(row, "street")?,
+            id: AddressId::from(k.get::<Uuid>(row, &col("id"))?),
+            customer_id: CustomerId::from(k.get::<Uuid>(row, &col("customer_id"))?),
+            address_type: k
+                .get::<String>(row, &col("type"))?
+                .parse()
+                .map_err(|e| corrupt("type", e))?,
+            street: k.get(row, &col("street"))?,
             building: opt_text("building")?,
             apartment: opt_text("apartment")?,
-            city: k.get(row, "city")?,
+            city: k.get(row, &col("city"))?,
             region: opt_text("region")?,
-            postal_code: k.get(row, "postal_code")?,
-            country: k.get(row, "country")?,
-            is_primary: k.get(row, "is_primary")?,
+            postal_code: k.get(row, &col("postal_code"))?,
+            country: k.get(row, &col("country"))?,
+            is_primary: k.get(row, &col("is_primary"))?,
             contact_name: opt_text("contact_name")?,
             contact_phone: opt_text("contact_phone")?
                 .map(|v| Phone::from_stored(&v).map_err(|e| corrupt("contact_phone", e)))
                 .transpose()?,
             delivery_instructions: opt_text("delivery_instructions")?,
             coordinates: k
-                .get_json(row, "coordinates")?
+                .get_json(row, &col("coordinates"))?
                 .filter(|v| !v.is_null())
                 .map(|v| serde_json::from_value(v).map_err(|e| corrupt("coordinates", e)))
                 .transpose()?,
-            created_at: k.get_time(row, "created_at")?,
-            updated_at: k.get_time(row, "updated_at")?,
+            created_at: k.get_time(row, &col("created_at"))?,
+            updated_at: k.get_time(row, &col("updated_at"))?,
         })
     }
 
@@ -469,24 +429,23 @@ impl SeaRepository {
     /// index in sort order, merged: `FROM (SELECT * FROM (SELECT * FROM customers c WHERE …
     /// AND c.status = … AND c.type = … ORDER BY … LIMIT offset + limit + 1) b0 UNION ALL …) c
     /// ORDER BY … LIMIT … OFFSET …`.
-    fn page_sql(&self, select: &str, scope: Scope, query: &CustomerQuery) -> Sql {
+    fn push_page(&self, sql: &mut Sql, select: &str, scope: Scope, query: &CustomerQuery) {
         let k = &self.codec;
         let order = order_by(k, query.sort_by, query.sort_order);
         let offset = i64::try_from(query.offset()).unwrap_or(i64::MAX);
         let rows = i64::from(query.limit) + 1;
         let branches = page_branches(&query.filter);
-        let mut sql = if let [(None, None)] = branches.as_slice() {
-            let mut sql = k.sql(&format!("{select} FROM customers c WHERE "));
-            self.page_conditions(&mut sql, scope, query);
-            sql
+        if let [(None, None)] = branches.as_slice() {
+            sql.push(&format!("{select} FROM customers c WHERE "));
+            self.page_conditions(sql, scope, query);
         } else {
-            let mut sql = k.sql(&format!("{select} FROM ("));
+            sql.push(&format!("{select} FROM ("));
             for (i, (status, customer_type)) in branches.iter().enumerate() {
                 if i > 0 {
                     sql.push(" UNION ALL ");
                 }
                 sql.push("SELECT * FROM (SELECT * FROM customers c WHERE ");
-                self.page_conditions(&mut sql, scope, query);
+                self.page_conditions(sql, scope, query);
                 if let Some(status) = status {
                     sql.push(" AND c.status = ").bind(k.text(status.as_str()));
                 }
@@ -499,13 +458,11 @@ impl SeaRepository {
                     .push(&format!(") b{i}"));
             }
             sql.push(") c");
-            sql
-        };
+        }
         sql.push(&order).push(" LIMIT ").bind(k.int(rows));
         if offset > 0 {
             sql.push(" OFFSET ").bind(k.int(offset));
         }
-        sql
     }
 
     /// The conditions of a page query after `WHERE`: scope, filters, keyset position.
@@ -525,7 +482,8 @@ impl SeaRepository {
             DbBackend::Postgres => ("EXPLAIN SELECT c.id", "QUERY PLAN"),
             _ => ("EXPLAIN QUERY PLAN SELECT c.id", "detail"),
         };
-        let sql = self.page_sql(prefix, scope, query);
+        let mut sql = k.sql("");
+        self.push_page(&mut sql, prefix, scope, query);
         let rows = self.db.query_all_raw(sql.build()).await.map_err(db_error)?;
         let lines = rows
             .iter()
@@ -555,35 +513,24 @@ impl SeaRepository {
             .push(")");
     }
 
-    /// How many customers of `scope` match `query` (counting at most `cap`).
-    async fn count_matches(
-        &self,
-        txn: &DatabaseTransaction,
-        scope: Scope,
-        query: &CustomerQuery,
-        cap: Option<u64>,
-    ) -> Result<u64, RepositoryError> {
+    /// Appends the query of how many customers of `scope` match `query` (counting at most
+    /// `cap`), as the column `total`.
+    fn push_count(&self, sql: &mut Sql, scope: Scope, query: &CustomerQuery, cap: Option<u64>) {
         let k = &self.codec;
-        let mut count = k.sql("SELECT COUNT(*) AS total FROM (SELECT 1 FROM customers c WHERE ");
-        self.scope_condition(&mut count, scope);
-        self.filter_conditions(&mut count, scope, query);
+        sql.push("SELECT COUNT(*) AS total FROM (SELECT 1 FROM customers c WHERE ");
+        self.scope_condition(sql, scope);
+        self.filter_conditions(sql, scope, query);
         if let Some(cap) = cap {
-            count
-                .push(" LIMIT ")
-                .bind(k.int(i64::try_from(cap).unwrap_or(i64::MAX)));
+            sql.push(" LIMIT ").bind(k.int(i64::try_from(cap).unwrap_or(i64::MAX)));
         }
-        count.push(") matches");
-        match txn.query_one_raw(count.build()).await.map_err(db_error)? {
-            Some(row) => Ok(u64::try_from(read_int(k, &row, "total")?).unwrap_or(0)),
-            None => Ok(0),
-        }
+        sql.push(") matches");
     }
 
     /// The query planner's estimate of the matches (PostgreSQL); `None` where there is no
     /// planner estimate to read (SQLite).
     async fn estimate_matches(
         &self,
-        txn: &DatabaseTransaction,
+        conn: &impl ConnectionTrait,
         scope: Scope,
         query: &CustomerQuery,
     ) -> Result<Option<u64>, RepositoryError> {
@@ -594,7 +541,7 @@ impl SeaRepository {
         let mut explain = k.sql("EXPLAIN (FORMAT JSON) SELECT 1 FROM customers c WHERE ");
         self.scope_condition(&mut explain, scope);
         self.filter_conditions(&mut explain, scope, query);
-        let Some(row) = txn.query_one_raw(explain.build()).await.map_err(db_error)? else {
+        let Some(row) = conn.query_one_raw(explain.build()).await.map_err(db_error)? else {
             return Ok(None);
         };
         let plan: serde_json::Value = k.get(&row, "QUERY PLAN")?;
@@ -785,16 +732,16 @@ impl CustomerRepository for SeaRepository {
     }
 
     async fn get(&self, scope: Scope, id: CustomerId) -> Result<Option<Customer>, RepositoryError> {
-        let mut sql = self
-            .codec
-            .sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
-        self.scope_condition(&mut sql, scope);
-        sql.push(" AND c.id = ").bind(self.codec.uuid(id));
-        let txn = self.begin_read().await?;
-        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
-        let customer = self.hydrate(&txn, rows).await?.into_iter().next();
-        txn.commit().await.map_err(db_error)?;
-        Ok(customer)
+        let sql = self.load_sql(
+            |sql| {
+                sql.push("SELECT c.* FROM customers c WHERE ");
+                self.scope_condition(sql, scope);
+                sql.push(" AND c.id = ").bind(self.codec.uuid(id));
+            },
+            " ORDER BY c.id",
+            None,
+        );
+        Ok(self.load(&self.db, sql).await?.customers.into_iter().next())
     }
 
     async fn update(
@@ -889,20 +836,20 @@ impl CustomerRepository for SeaRepository {
         id: CustomerId,
     ) -> Result<Option<(Customer, OffsetDateTime)>, RepositoryError> {
         let k = &self.codec;
-        let mut sql = k.sql(&format!(
-            "SELECT {CUSTOMER_COLUMNS}, c.deleted_at FROM customers c WHERE "
-        ));
-        self.scope_any(&mut sql, scope);
-        sql.push(" AND c.deleted_at IS NOT NULL AND c.id = ").bind(k.uuid(id));
-        let txn = self.begin_read().await?;
-        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
-        let deleted_at = match rows.first() {
-            Some(row) => k.get_time(row, "deleted_at")?,
-            None => return Ok(None),
+        let sql = self.load_sql(
+            |sql| {
+                sql.push("SELECT c.* FROM customers c WHERE ");
+                self.scope_any(sql, scope);
+                sql.push(" AND c.deleted_at IS NOT NULL AND c.id = ").bind(k.uuid(id));
+            },
+            " ORDER BY c.id",
+            None,
+        );
+        let loaded = self.load(&self.db, sql).await?;
+        let (Some(customer), Some(row)) = (loaded.customers.into_iter().next(), loaded.rows.first()) else {
+            return Ok(None);
         };
-        let customer = self.hydrate(&txn, rows).await?.into_iter().next();
-        txn.commit().await.map_err(db_error)?;
-        Ok(customer.map(|c| (c, deleted_at)))
+        Ok(Some((customer, k.get_time(row, "deleted_at")?)))
     }
 
     async fn restore(&self, customer: &Customer, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
@@ -1057,32 +1004,41 @@ impl CustomerRepository for SeaRepository {
             .iter()
             .map(|token| ("c.match_key LIKE ", k.text(format!("%{}%", like_escape(token)))))
             .collect();
-        let txn = self.begin_read().await?;
-        let mut rows = Vec::new();
-        // Exact keys first, in their own (indexed) query, so that many similar names can never
-        // crowd them out of the limit.
-        for conditions in [exact, similar] {
-            if conditions.is_empty() {
-                continue;
-            }
-            let mut sql = k.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
-            self.scope_condition(&mut sql, scope);
-            sql.push(" AND (");
-            for (i, (condition, value)) in conditions.into_iter().enumerate() {
-                if i > 0 {
-                    sql.push(" OR ");
-                }
-                sql.push(condition).bind(value);
-                if condition.contains("LIKE") {
-                    sql.push(" ESCAPE '\\'");
-                }
-            }
-            sql.push(") ORDER BY c.created_at, c.id LIMIT ")
-                .bind(k.int(limit.into()));
-            rows.extend(txn.query_all_raw(sql.build()).await.map_err(db_error)?);
+        if exact.is_empty() && similar.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut customers = self.hydrate(&txn, rows).await?;
-        txn.commit().await.map_err(db_error)?;
+        // Exact keys first, in their own (indexed) subquery, so that many similar names can
+        // never crowd them out of the limit.
+        let sql = self.load_sql(
+            |sql| {
+                let groups = [exact, similar].into_iter().enumerate().filter(|(_, c)| !c.is_empty());
+                for (n, (group, conditions)) in groups.enumerate() {
+                    if n > 0 {
+                        sql.push(" UNION ALL ");
+                    }
+                    sql.push(&format!(
+                        "SELECT * FROM (SELECT c.*, {group} AS probe_group FROM customers c WHERE "
+                    ));
+                    self.scope_condition(sql, scope);
+                    sql.push(" AND (");
+                    for (i, (condition, value)) in conditions.into_iter().enumerate() {
+                        if i > 0 {
+                            sql.push(" OR ");
+                        }
+                        sql.push(condition).bind(value);
+                        if condition.contains("LIKE") {
+                            sql.push(" ESCAPE '\\'");
+                        }
+                    }
+                    sql.push(") ORDER BY c.created_at, c.id LIMIT ")
+                        .bind(k.int(limit.into()))
+                        .push(&format!(") g{group}"));
+                }
+            },
+            " ORDER BY c.probe_group, c.created_at, c.id",
+            None,
+        );
+        let mut customers = self.load(&self.db, sql).await?.customers;
         let mut seen = std::collections::HashSet::new();
         customers.retain(|c| seen.insert(c.id));
         Ok(customers)
@@ -1356,57 +1312,62 @@ impl CustomerRepository for SeaRepository {
 #[async_trait]
 impl CustomerSearch for SeaRepository {
     async fn search(&self, scope: Scope, query: &CustomerQuery) -> Result<CustomerList, RepositoryError> {
-        let txn = self.begin_read().await?;
+        // `count=estimated` asks the planner first (one EXPLAIN): counting even 10,001 matches
+        // of a substring or a popular tag costs more than the page. Beyond
+        // ESTIMATE_TRUSTED_ABOVE the estimate stands; below it the count, capped, rides along
+        // with the page. Without a planner estimate (SQLite) the count is exact.
+        let estimate = match query.count {
+            CountMode::Estimated => self.estimate_matches(&self.db, scope, query).await?,
+            _ => None,
+        };
+        let count = match (query.count, estimate) {
+            (CountMode::None, _) => None,
+            (CountMode::Estimated, Some(estimate)) if estimate > ESTIMATE_TRUSTED_ABOVE => None,
+            (CountMode::Estimated, Some(_)) => Some(Some(EXACT_COUNT_UP_TO + 1)),
+            _ => Some(None),
+        };
+        let push_count = |sql: &mut Sql| self.push_count(sql, scope, query, count.flatten());
+        let sql = self.load_sql(
+            |sql| self.push_page(sql, "SELECT c.*", scope, query),
+            &order_by(&self.codec, query.sort_by, query.sort_order),
+            count.map(|_| &push_count as &dyn Fn(&mut Sql)),
+        );
         // Filtered by status, type and industry alone, the page has one good plan whatever the
         // values (each branch reads its own index in order): PostgreSQL keeps the prepared
         // statement's plan instead of planning up to ten branches again for every request.
-        let generic_plan = self.codec.backend() == DbBackend::Postgres && by_columns_only(&query.filter);
-        if generic_plan {
+        let loaded = if self.codec.backend() == DbBackend::Postgres && by_columns_only(&query.filter) {
+            let txn = self.db.begin().await.map_err(db_error)?;
             txn.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan")
                 .await
                 .map_err(db_error)?;
-        }
-        let sql = self.page_sql(&format!("SELECT {CUSTOMER_COLUMNS}"), scope, query);
-        let mut rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
-        if generic_plan {
-            txn.execute_unprepared("SET LOCAL plan_cache_mode = auto")
-                .await
-                .map_err(db_error)?;
-        }
-        let more = rows.len() > query.limit as usize;
-        rows.truncate(query.limit as usize);
-        let items = self.hydrate(&txn, rows).await?;
+            let loaded = self.load(&txn, sql).await?;
+            txn.commit().await.map_err(db_error)?;
+            loaded
+        } else {
+            self.load(&self.db, sql).await?
+        };
+        let mut items = loaded.customers;
+        let more = items.len() > query.limit as usize;
+        items.truncate(query.limit as usize);
         let next = if more {
             items.last().map(|last| Keyset::of(last, query.sort_by))
         } else {
             None
         };
-        // A first page that holds every match is its own count.
-        let (total, total_is_estimate) = match query.count {
-            CountMode::None => (None, false),
+        let counted = || loaded.total.ok_or_else(|| corrupt("total", "the count is missing"));
+        // Matches known from the page: the rows before it, on it, and one after.
+        let seen = query.offset() + items.len() as u64 + u64::from(more);
+        let (total, total_is_estimate) = match (query.count, estimate) {
+            (CountMode::None, _) => (None, false),
+            // A first page that holds every match is its own count.
             _ if query.after.is_none() && query.offset() == 0 && !more => (Some(items.len() as u64), false),
-            CountMode::Exact => (Some(self.count_matches(&txn, scope, query, None).await?), false),
-            // The planner first (one EXPLAIN): counting even 10,001 matches of a substring or
-            // a popular tag costs more than the page.
-            CountMode::Estimated => {
-                // Matches known from the page: the rows before it, on it, and one after.
-                let seen = query.offset() + items.len() as u64 + u64::from(more);
-                match self.estimate_matches(&txn, scope, query).await? {
-                    Some(estimate) if estimate > ESTIMATE_TRUSTED_ABOVE => (Some(estimate.max(seen)), true),
-                    estimate => {
-                        let capped = self
-                            .count_matches(&txn, scope, query, Some(EXACT_COUNT_UP_TO + 1))
-                            .await?;
-                        match estimate {
-                            _ if capped <= EXACT_COUNT_UP_TO => (Some(capped), false),
-                            Some(estimate) => (Some(estimate.max(capped).max(seen)), true),
-                            None => (Some(self.count_matches(&txn, scope, query, None).await?), false),
-                        }
-                    }
-                }
-            }
+            (CountMode::Estimated, Some(estimate)) if count.is_none() => (Some(estimate.max(seen)), true),
+            (CountMode::Estimated, Some(estimate)) => match counted()? {
+                capped if capped <= EXACT_COUNT_UP_TO => (Some(capped), false),
+                capped => (Some(estimate.max(capped).max(seen)), true),
+            },
+            _ => (Some(counted()?), false),
         };
-        txn.commit().await.map_err(db_error)?;
         Ok(CustomerList {
             items,
             total,

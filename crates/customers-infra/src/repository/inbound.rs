@@ -15,7 +15,7 @@ use customers_domain::ports::{InboundStore, RepositoryError};
 use customers_domain::query::Page;
 use customers_domain::{Customer, CustomerId, Money, OrganizationId, Scope, WorkspaceId};
 
-use super::{CUSTOMER_COLUMNS, NOTE_COLUMNS, SeaRepository, db_error, page_offset, read_int};
+use super::{NOTE_COLUMNS, SeaRepository, db_error, page_offset, read_int};
 use crate::sql::corrupt;
 
 impl SeaRepository {
@@ -28,14 +28,19 @@ impl SeaRepository {
         id: CustomerId,
     ) -> Result<Option<Customer>, RepositoryError> {
         let k = &self.codec;
-        let mut sql = k.sql(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE "));
-        self.scope_condition(&mut sql, scope);
-        sql.push(" AND c.id = ").bind(k.uuid(id));
-        if k.backend() == DbBackend::Postgres {
-            sql.push(" FOR UPDATE");
-        }
-        let rows = txn.query_all_raw(sql.build()).await.map_err(db_error)?;
-        Ok(self.hydrate(txn, rows).await?.into_iter().next())
+        let sql = self.load_sql(
+            |sql| {
+                sql.push("SELECT c.* FROM customers c WHERE ");
+                self.scope_condition(sql, scope);
+                sql.push(" AND c.id = ").bind(k.uuid(id));
+                if k.backend() == DbBackend::Postgres {
+                    sql.push(" FOR UPDATE");
+                }
+            },
+            " ORDER BY c.id",
+            None,
+        );
+        Ok(self.load(txn, sql).await?.customers.into_iter().next())
     }
 
     /// Sum, count and first/last completion of the counted orders of `customer`, summed in
