@@ -723,8 +723,17 @@ fn order_by(codec: &Codec, sort_by: SortField, order: SortOrder) -> String {
 #[async_trait]
 impl CustomerRepository for SeaRepository {
     async fn insert(&self, customer: &Customer, events: &[EventEnvelope]) -> Result<(), RepositoryError> {
-        // One statement per table (the customer first: its unique indexes name a duplicate),
-        // the fewest round trips a create can take.
+        // On PostgreSQL one statement for every table (a create is one round trip); on SQLite
+        // one statement per table in a transaction. The customer first either way: its
+        // unique indexes name a duplicate.
+        if self.codec.backend() == DbBackend::Postgres {
+            let mut tables = self.customer_tables(std::slice::from_ref(customer));
+            tables.push(("customer_events", self.event_rows(events)?));
+            if let Some(sql) = self.insert_statement(tables)? {
+                self.db.execute_raw(sql.build()).await.map_err(db_error)?;
+                return Ok(());
+            }
+        }
         let txn = self.begin_write().await?;
         self.insert_customers_bulk(&txn, std::slice::from_ref(customer)).await?;
         self.append_events(&txn, events).await?;

@@ -13,6 +13,7 @@ use customers_domain::ports::RepositoryError;
 use customers_domain::{Customer, CustomerAddress, CustomerContact, CustomerId};
 
 use super::{SeaRepository, db_error};
+use crate::sql::Sql;
 
 /// One row to insert: column names and their values, in order.
 pub(super) type Row = Vec<(&'static str, Value)>;
@@ -131,6 +132,11 @@ impl SeaRepository {
         ])
     }
 
+    /// The outbox rows of `events`, in order.
+    pub(super) fn event_rows(&self, events: &[EventEnvelope]) -> Result<Vec<Row>, RepositoryError> {
+        events.iter().map(|event| self.event_row(event)).collect()
+    }
+
     /// Rows per statement for rows of `columns` columns on this backend.
     fn rows_per_statement(&self, columns: usize) -> usize {
         let limit = match self.codec.backend() {
@@ -138,6 +144,28 @@ impl SeaRepository {
             _ => SQLITE_MAX_PARAMS,
         };
         (limit / columns.max(1)).clamp(1, MAX_ROWS_PER_STATEMENT)
+    }
+
+    /// Appends `INSERT INTO table (…) VALUES (…), …` of `rows`, which all have the columns of
+    /// the first, in order.
+    fn push_insert(&self, sql: &mut Sql, table: &str, rows: Vec<Row>) -> Result<(), RepositoryError> {
+        let names: Vec<&'static str> = rows
+            .first()
+            .map(|row| row.iter().map(|(name, _)| *name).collect())
+            .unwrap_or_default();
+        sql.push(&format!("INSERT INTO {table} ({}) VALUES ", names.join(", ")));
+        for (i, row) in rows.into_iter().enumerate() {
+            if row.len() != names.len() || row.iter().zip(&names).any(|((name, _), want)| name != want) {
+                return Err(RepositoryError::Unexpected(format!(
+                    "rows for {table} do not all have the same columns"
+                )));
+            }
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_list(row.into_iter().map(|(_, value)| value));
+        }
+        Ok(())
     }
 
     /// Inserts `rows` (all with the same columns, in the same order) into `table` with as few
@@ -151,26 +179,47 @@ impl SeaRepository {
         let Some(first) = rows.first() else {
             return Ok(());
         };
-        let names: Vec<&'static str> = first.iter().map(|(name, _)| *name).collect();
-        let head = format!("INSERT INTO {table} ({}) VALUES ", names.join(", "));
-        let per_statement = self.rows_per_statement(names.len());
+        let per_statement = self.rows_per_statement(first.len());
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
-            let mut sql = self.codec.sql(&head);
-            for (i, row) in rows.by_ref().take(per_statement).enumerate() {
-                if row.len() != names.len() || row.iter().zip(&names).any(|((name, _), want)| name != want) {
-                    return Err(RepositoryError::Unexpected(format!(
-                        "rows for {table} do not all have the same columns"
-                    )));
-                }
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind_list(row.into_iter().map(|(_, value)| value));
-            }
+            let mut sql = self.codec.sql("");
+            self.push_insert(&mut sql, table, rows.by_ref().take(per_statement).collect())?;
             txn.execute_raw(sql.build()).await.map_err(db_error)?;
         }
         Ok(())
+    }
+
+    /// The rows of new customers with their contacts, addresses and tags, per table, the
+    /// customers first (their unique indexes name a duplicate).
+    pub(super) fn customer_tables(&self, customers: &[Customer]) -> Vec<(&'static str, Vec<Row>)> {
+        let contacts = customers
+            .iter()
+            .flat_map(|c| {
+                c.contacts
+                    .iter()
+                    .enumerate()
+                    .map(|(position, contact)| self.contact_row(c.id, position, contact))
+            })
+            .collect();
+        let addresses = customers
+            .iter()
+            .flat_map(|c| {
+                c.addresses
+                    .iter()
+                    .enumerate()
+                    .map(|(position, address)| self.address_row(c.id, position, address))
+            })
+            .collect();
+        let tags = customers
+            .iter()
+            .flat_map(|c| c.tags.iter().map(|tag| self.tag_row(c.id, tag)))
+            .collect();
+        vec![
+            ("customers", customers.iter().map(|c| self.customer_row(c)).collect()),
+            ("customer_contacts", contacts),
+            ("customer_addresses", addresses),
+            ("customer_tags", tags),
+        ]
     }
 
     /// Inserts new customers with their contacts, addresses and tags with multi-row
@@ -181,33 +230,39 @@ impl SeaRepository {
         txn: &DatabaseTransaction,
         customers: &[Customer],
     ) -> Result<(), RepositoryError> {
-        let rows = customers.iter().map(|c| self.customer_row(c)).collect();
-        self.insert_rows(txn, "customers", rows).await?;
-        let contacts = customers
-            .iter()
-            .flat_map(|c| {
-                c.contacts
-                    .iter()
-                    .enumerate()
-                    .map(|(position, contact)| self.contact_row(c.id, position, contact))
-            })
-            .collect();
-        self.insert_rows(txn, "customer_contacts", contacts).await?;
-        let addresses = customers
-            .iter()
-            .flat_map(|c| {
-                c.addresses
-                    .iter()
-                    .enumerate()
-                    .map(|(position, address)| self.address_row(c.id, position, address))
-            })
-            .collect();
-        self.insert_rows(txn, "customer_addresses", addresses).await?;
-        let tags = customers
-            .iter()
-            .flat_map(|c| c.tags.iter().map(|tag| self.tag_row(c.id, tag)))
-            .collect();
-        self.insert_rows(txn, "customer_tags", tags).await
+        for (table, rows) in self.customer_tables(customers) {
+            self.insert_rows(txn, table, rows).await?;
+        }
+        Ok(())
+    }
+
+    /// One PostgreSQL statement inserting every table's rows: each table's `INSERT` but the
+    /// last in a data-modifying `WITH`. A statement is its own transaction, so a create is
+    /// one round trip; foreign keys are checked at its end, when every row is in. `None` when
+    /// the rows need more bind parameters than one statement may carry.
+    pub(super) fn insert_statement(
+        &self,
+        tables: Vec<(&'static str, Vec<Row>)>,
+    ) -> Result<Option<Sql>, RepositoryError> {
+        let tables: Vec<_> = tables.into_iter().filter(|(_, rows)| !rows.is_empty()).collect();
+        let params: usize = tables.iter().flat_map(|(_, rows)| rows).map(Vec::len).sum();
+        if params > POSTGRES_MAX_PARAMS || tables.is_empty() {
+            return Ok(None);
+        }
+        let mut sql = self.codec.sql("");
+        let last = tables.len() - 1;
+        for (i, (table, rows)) in tables.into_iter().enumerate() {
+            if i < last {
+                sql.push(&format!("{} w{i} AS (", if i == 0 { "WITH" } else { "," }));
+            } else if last > 0 {
+                sql.push(" ");
+            }
+            self.push_insert(&mut sql, table, rows)?;
+            if i < last {
+                sql.push(")");
+            }
+        }
+        Ok(Some(sql))
     }
 
     /// Appends events to the outbox with multi-row statements, in `txn`, in the order given
@@ -217,10 +272,6 @@ impl SeaRepository {
         txn: &DatabaseTransaction,
         events: &[EventEnvelope],
     ) -> Result<(), RepositoryError> {
-        let rows = events
-            .iter()
-            .map(|event| self.event_row(event))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.insert_rows(txn, "customer_events", rows).await
+        self.insert_rows(txn, "customer_events", self.event_rows(events)?).await
     }
 }
