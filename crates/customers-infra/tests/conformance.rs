@@ -74,6 +74,7 @@ macro_rules! conformance {
 conformance!(
     insert_and_get_round_trips_every_field,
     insert_and_get_round_trips_a_minimal_customer,
+    a_page_gives_each_customer_its_own_children_in_order,
     get_is_scoped_to_workspace_and_organization,
     unique_fields_are_enforced_per_organization,
     failed_insert_leaves_nothing_behind,
@@ -648,6 +649,56 @@ async fn insert_and_get_round_trips_every_field(repo: SeaRepository) {
     }
     // Then the whole aggregate.
     assert_eq!(stored, customer);
+}
+
+/// Customers with more contacts than addresses, more addresses than contacts, and none, on
+/// one page in each sort direction: each gets exactly its own children, in their order.
+async fn a_page_gives_each_customer_its_own_children_in_order(repo: SeaRepository) {
+    let scope = new_scope();
+    let shapes = [(3, 1), (0, 2), (0, 0), (2, 0), (1, 3), (2, 2)];
+    let mut stored = Vec::new();
+    for (i, (contacts, addresses)) in shapes.into_iter().enumerate() {
+        let draft = CustomerDraft {
+            contacts: (0..contacts)
+                .map(|n| {
+                    full_contact(
+                        &format!("К{i}-{n}"),
+                        &format!("c{i}-{n}@kids.kz"),
+                        "+77011111111",
+                        n == 0,
+                    )
+                })
+                .collect(),
+            addresses: (0..addresses)
+                .map(|n| full_address(AddressType::Shipping, &format!("Город {i}-{n}"), "050000", n == 0))
+                .collect(),
+            ..company(&format!("ТОО «Дети {i}»"), &format!("kids{i}@kids.kz"))
+        };
+        let mut customer = build_at(scope, draft, T0 + Duration::seconds(i as i64));
+        reverse_child_ids(&mut customer);
+        insert(&repo, &customer).await;
+        stored.push(customer);
+    }
+    for order in [SortOrder::Asc, SortOrder::Desc] {
+        let q = CustomerQuery::new(
+            CustomerFilter::default(),
+            Some(SortField::CreatedAt),
+            Some(order),
+            None,
+            Some(100),
+        )
+        .unwrap();
+        let page = repo.search(scope, &q).await.unwrap();
+        let mut want = stored.clone();
+        if order == SortOrder::Desc {
+            want.reverse();
+        }
+        assert_eq!(page.total, Some(shapes.len() as u64));
+        assert_eq!(page.items, want, "{order:?}");
+    }
+    for customer in &stored {
+        assert_eq!(get(&repo, customer).await.as_ref(), Some(customer));
+    }
 }
 
 async fn insert_and_get_round_trips_a_minimal_customer(repo: SeaRepository) {
