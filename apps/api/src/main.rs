@@ -10,6 +10,11 @@ use customers_api::app;
 use customers_api::auth::{Claims, JwtKeys, Permission};
 use customers_api::config::Config;
 
+/// mimalloc instead of the system allocator: a response is built from many small allocations
+/// (rows, DTOs, the JSON tree), where glibc's malloc took about a sixth of the server's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The organization of the token printed when `JWT_SECRET` is unset; fixed, so that data
 /// created with one run's token is visible with the next run's.
 const DEFAULT_ORGANIZATION: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0001);
