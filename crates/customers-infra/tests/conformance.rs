@@ -75,6 +75,7 @@ conformance!(
     insert_and_get_round_trips_every_field,
     insert_and_get_round_trips_a_minimal_customer,
     a_page_gives_each_customer_its_own_children_in_order,
+    a_tag_count_counts_each_live_customer_of_the_workspace_once,
     get_is_scoped_to_workspace_and_organization,
     unique_fields_are_enforced_per_organization,
     failed_insert_leaves_nothing_behind,
@@ -698,6 +699,64 @@ async fn a_page_gives_each_customer_its_own_children_in_order(repo: SeaRepositor
     }
     for customer in &stored {
         assert_eq!(get(&repo, customer).await.as_ref(), Some(customer));
+    }
+}
+
+/// Counting a tag filter beyond the first page: a customer with two of the tags counts once;
+/// deleted customers, other workspaces and the other filters' misfits do not count.
+async fn a_tag_count_counts_each_live_customer_of_the_workspace_once(repo: SeaRepository) {
+    let scope = new_scope();
+    let elsewhere = new_scope();
+    let tagged = |scope: Scope, i: usize, tags: &[&str], status: CustomerStatus| {
+        let draft = CustomerDraft {
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            status: Some(status),
+            ..individual(&format!("Клиент {i}"), &format!("tag{i}@count.kz"))
+        };
+        build_at(scope, draft, T0 + Duration::seconds(i as i64))
+    };
+    let mut gone = Vec::new();
+    for i in 0..9 {
+        let tags: &[&str] = match i % 3 {
+            0 => &["VIP", "опт"],
+            1 => &["vip"],
+            _ => &["Опт", "другой"],
+        };
+        let status = if i < 7 {
+            CustomerStatus::Active
+        } else {
+            CustomerStatus::Lead
+        };
+        let customer = tagged(scope, i, tags, status);
+        insert(&repo, &customer).await;
+        if i == 3 {
+            gone.push(customer);
+        }
+    }
+    insert(&repo, &tagged(scope, 20, &["другой"], CustomerStatus::Active)).await;
+    insert(&repo, &tagged(elsewhere, 21, &["vip", "опт"], CustomerStatus::Active)).await;
+    for customer in &gone {
+        soft_delete(&repo, customer, T0 + Duration::days(1)).await;
+    }
+    let cases = [
+        (vec!["vip", "опт"], None, 8),
+        (vec!["vip"], None, 5),
+        (vec!["опт"], Some(CustomerStatus::Active), 4),
+        (vec!["другой", "vip"], Some(CustomerStatus::Lead), 2),
+        (vec!["нет-такого"], None, 0),
+    ];
+    for (tags, status, want) in cases {
+        let filter = CustomerFilter {
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            status,
+            ..CustomerFilter::default()
+        };
+        for page in [1, 2] {
+            let q = CustomerQuery::new(filter.clone(), None, None, Some(page), Some(2)).unwrap();
+            let list = repo.search(scope, &q).await.unwrap();
+            assert_eq!(list.total, Some(want), "{tags:?} {status:?} page {page}");
+            assert!(!list.total_is_estimate);
+        }
     }
 }
 

@@ -1113,9 +1113,19 @@ async fn estimated_count_takes_large_planner_estimates_without_counting(repo: Se
         "stale statistics: estimated {estimate}"
     );
 
-    // Analyzed, the planner expects about 4,000: counted, exact.
+    // Analyzed, the planner expects about 4,000. The repository reuses the estimate it was
+    // given a moment ago (flagged, above 20,000); one that asks the planner every time counts,
+    // exactly.
     analyze(&repo).await;
-    assert_eq!(total(None, CountMode::Estimated).await, (4_000, false));
+    let (estimate, flagged) = total(None, CountMode::Estimated).await;
+    assert!(
+        flagged && estimate > ESTIMATE_TRUSTED_ABOVE,
+        "reused estimate: {estimate}"
+    );
+    let fresh = repo.clone().reusing_estimates_for(std::time::Duration::ZERO);
+    let query = CustomerQuery::new(active.clone(), None, None, None, Some(20)).unwrap();
+    let list = fresh.search(scope, &query.counted(CountMode::Estimated)).await.unwrap();
+    assert_eq!((list.total, list.total_is_estimate), (Some(4_000), false));
 }
 
 // ---------------------------------------------------------------------------------------------

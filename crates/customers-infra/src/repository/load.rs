@@ -73,10 +73,10 @@ const ADDRESS_FIELDS: [&str; 17] = [
     "updated_at",
 ];
 
-/// The column prefix of contacts in a loaded row.
-pub(super) const CONTACT: &str = "ct_";
-/// The column prefix of addresses in a loaded row.
-pub(super) const ADDRESS: &str = "ad_";
+/// The column prefix of contacts in a loaded row (`read_contact` reads these names).
+const CONTACT: &str = "ct_";
+/// The column prefix of addresses in a loaded row (`read_address` reads these names).
+const ADDRESS: &str = "ad_";
 
 /// Customers read by [`SeaRepository::load`], in order, with the count when one was asked.
 pub(super) struct Loaded {
@@ -180,11 +180,11 @@ impl SeaRepository {
                         .customers
                         .last_mut()
                         .ok_or_else(|| corrupt("kind", "a contact or address before its customer"))?;
-                    if k.get::<Option<Uuid>>(&row, &format!("{CONTACT}id"))?.is_some() {
-                        customer.contacts.push(self.read_contact(&row, CONTACT)?);
+                    if k.get::<Option<Uuid>>(&row, "ct_id")?.is_some() {
+                        customer.contacts.push(self.read_contact(&row)?);
                     }
-                    if k.get::<Option<Uuid>>(&row, &format!("{ADDRESS}id"))?.is_some() {
-                        customer.addresses.push(self.read_address(&row, ADDRESS)?);
+                    if k.get::<Option<Uuid>>(&row, "ad_id")?.is_some() {
+                        customer.addresses.push(self.read_address(&row)?);
                     }
                 }
                 _ => loaded.total = Some(u64::try_from(read_int(k, &row, "total")?).unwrap_or(0)),
