@@ -490,7 +490,7 @@ impl SeaRepository {
         // the statement switches to its cached generic plan (about 0.6 ms of planning saved per
         // page); elsewhere they stay bound, and each execution gets a plan for its values.
         sql.push(&order);
-        if one_plan_fits(query) {
+        if one_plan_fits(query) && offset <= WRITTEN_OUT_OFFSETS_UP_TO {
             sql.push(&format!(" LIMIT {rows}"));
             if offset > 0 {
                 sql.push(&format!(" OFFSET {offset}"));
@@ -786,6 +786,11 @@ fn by_columns_only(filter: &CustomerFilter) -> bool {
     };
     rest == CustomerFilter::default() && *filter != rest
 }
+
+/// The deepest OFFSET written out in a page query (see `push_page`). Each written-out offset
+/// is a statement of its own in every connection's prepared-statement cache; deeper pages
+/// are rare, and walking that many rows costs far more than planning.
+const WRITTEN_OUT_OFFSETS_UP_TO: i64 = 1_000;
 
 /// Whether one plan of the page query of `query` suits all its values: without a filter (the
 /// page is the first rows of the sort's index after the keyset position), or filtered by
