@@ -234,8 +234,10 @@ pub struct CustomerContact {
     /// E-mail, lower-cased.
     pub email: Email,
     /// Phone, E.164.
+    #[serde(deserialize_with = "crate::values::phone::deserialize_stored")]
     pub phone: Phone,
     /// Mobile phone, E.164.
+    #[serde(default, deserialize_with = "crate::values::phone::deserialize_stored_opt")]
     pub mobile_phone: Option<Phone>,
     /// The customer's main contact (at most one per customer).
     pub is_primary: bool,
@@ -283,6 +285,7 @@ pub struct CustomerAddress {
     /// Who to ask for at the address.
     pub contact_name: Option<String>,
     /// Their phone, E.164.
+    #[serde(default, deserialize_with = "crate::values::phone::deserialize_stored_opt")]
     pub contact_phone: Option<Phone>,
     /// Notes for the courier.
     pub delivery_instructions: Option<String>,
@@ -342,6 +345,7 @@ pub struct Customer {
     /// E-mail, lower-cased; unique in the organization.
     pub email: Email,
     /// Phone, E.164.
+    #[serde(default, deserialize_with = "crate::values::phone::deserialize_stored_opt")]
     pub phone: Option<Phone>,
     /// Individual identification number; unique in the organization.
     pub iin: Option<Iin>,

@@ -229,6 +229,25 @@ impl Phone {
     }
 }
 
+/// Serde `deserialize_with` for a phone of a stored aggregate (a [`Customer`] read back from
+/// a cache entry or a snapshot this system wrote): as [`Phone::from_stored`], a well-formed
+/// E.164 string is taken as it is. The aggregate was validated when it was built; parsing
+/// every phone of a cached list page again through the numbering plan took most of a cache
+/// hit's time. A [`Phone`] on its own still deserializes through [`Phone::parse`].
+///
+/// [`Customer`]: crate::Customer
+pub fn deserialize_stored<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Phone, D::Error> {
+    let raw = <String as serde::Deserialize>::deserialize(deserializer)?;
+    Phone::from_stored(&raw).map_err(serde::de::Error::custom)
+}
+
+/// [`deserialize_stored`] for an optional phone.
+pub fn deserialize_stored_opt<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Phone>, D::Error> {
+    let raw = <Option<String> as serde::Deserialize>::deserialize(deserializer)?;
+    raw.map(|raw| Phone::from_stored(&raw).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
 #[cfg(test)]
 mod stored_tests {
     use super::*;
@@ -239,6 +258,25 @@ mod stored_tests {
         assert_eq!(Phone::from_stored("8 701 234 56 78").unwrap().as_str(), "+77012345678");
         assert!(Phone::from_stored("+12").is_err());
         assert!(Phone::from_stored("").is_err());
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        #[serde(deserialize_with = "deserialize_stored")]
+        phone: Phone,
+        #[serde(default, deserialize_with = "deserialize_stored_opt")]
+        mobile: Option<Phone>,
+    }
+
+    #[test]
+    fn stored_aggregates_take_canonical_phones_as_they_are() {
+        let stored: Stored = serde_json::from_str(r#"{"phone": "+77012345678", "mobile": null}"#).unwrap();
+        assert_eq!((stored.phone.as_str(), stored.mobile), ("+77012345678", None));
+        let stored: Stored = serde_json::from_str(r#"{"phone": "8 701 234 56 78", "mobile": "+77771234567"}"#).unwrap();
+        assert_eq!(stored.phone.as_str(), "+77012345678");
+        assert_eq!(stored.mobile.unwrap().as_str(), "+77771234567");
+        assert!(serde_json::from_str::<Stored>(r#"{"phone": "abc"}"#).is_err());
+        assert!(serde_json::from_str::<Stored>(r#"{"phone": "+12"}"#).is_err());
     }
 }
 
