@@ -60,6 +60,50 @@ impl<T: DeserializeOwned + Send> ParsePayload for JsonBody<T> {
 
 poem_openapi::impl_apirequest_for_payload!(JsonBody<T>, T: DeserializeOwned + Type + Send);
 
+/// A JSON response body rendered beforehand (say, read from the cache), documented by `T`'s
+/// schema like `Json<T>`; the body is `T` rendered with [`RenderedJson::render`], byte for
+/// byte what `Json<T>` would send.
+#[derive(Debug)]
+pub struct RenderedJson<T> {
+    body: String,
+    rendered: std::marker::PhantomData<T>,
+}
+
+impl<T: ToJSON> RenderedJson<T> {
+    /// Renders `value` as `Json<T>` does.
+    pub fn render(value: &T) -> String {
+        value.to_json_string()
+    }
+
+    /// A body [`render`](Self::render)ed before.
+    pub fn new(body: String) -> Self {
+        Self {
+            body,
+            rendered: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: Type> Payload for RenderedJson<T> {
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Send> poem::IntoResponse for RenderedJson<T> {
+    fn into_response(self) -> poem::Response {
+        poem::Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(self.body)
+    }
+}
+
 /// An optional JSON request body of type `T` (`required: false` in the document): `None` when
 /// the request has no body (or only white space), parsed as [`JsonBody`] otherwise.
 #[derive(Debug)]

@@ -21,7 +21,7 @@ use crate::dto::{
     CountParam, CreateCustomerRequest, CustomerPage, CustomerResponse, CustomerStatus, CustomerType, IdParam, SortBy,
     SortOrder, UpdateCustomerRequest,
 };
-use crate::json::JsonBody;
+use crate::json::{JsonBody, RenderedJson};
 use crate::problem::ErrorResponse;
 use crate::routes::ApiTags;
 
@@ -41,8 +41,12 @@ impl CustomersApi {
 enum ListResponse {
     /// One page of customers.
     #[oai(status = 200)]
-    Ok(Json<CustomerPage>),
+    Ok(RenderedJson<CustomerPage>),
 }
+
+/// The rendering of a list page that the cache keeps (`CustomerPage` as JSON); a change of
+/// that document changes this name, so that no server reads another version's pages.
+const LIST_FORMAT: &str = "customer-page-v1";
 
 /// A customer with its version as the `ETag`.
 #[derive(ApiResponse)]
@@ -237,18 +241,24 @@ impl CustomersApi {
                 return Err(crate::problem::ApiError::Validation(errors).into());
             }
         };
-        let list = self.service.list(scope, &query).await?;
-        let pages = list.pages();
-        let next_cursor = list.next.as_ref().map(|next| keys.0.cursors().encode(next, &query));
-        Ok(ListResponse::Ok(Json(CustomerPage {
-            items: list.items.into_iter().map(Into::into).collect(),
-            total: list.total,
-            total_is_estimate: list.total_is_estimate,
-            page: list.page,
-            limit: list.limit,
-            pages,
-            next_cursor,
-        })))
+        // Cached as the rendered body: a hit is sent as it is.
+        let body = self
+            .service
+            .list_rendered(scope, &query, LIST_FORMAT, |list| {
+                let pages = list.pages();
+                let next_cursor = list.next.as_ref().map(|next| keys.0.cursors().encode(next, &query));
+                RenderedJson::render(&CustomerPage {
+                    items: list.items.into_iter().map(Into::into).collect(),
+                    total: list.total,
+                    total_is_estimate: list.total_is_estimate,
+                    page: list.page,
+                    limit: list.limit,
+                    pages,
+                    next_cursor,
+                })
+            })
+            .await?;
+        Ok(ListResponse::Ok(RenderedJson::new(body)))
     }
 
     /// Get a customer

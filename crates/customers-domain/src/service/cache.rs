@@ -67,22 +67,23 @@ where
         Ok(customer)
     }
 
-    /// A list page for `query`, from the cache or else from `load` (then cached). `items`
-    /// gives the customers of a page: a cached page with a customer of another scope is
-    /// never served.
+    /// A list page for `query`, from the cache or else from `load` (then cached). `kind`
+    /// names what is cached (part of the key: two kinds never share an entry); `belongs`
+    /// tells whether a page is of `scope`: a cached page of another scope is never served.
     pub(crate) async fn cached_list<T, F, Fut>(
         &self,
         scope: Scope,
         query: &CustomerQuery,
+        kind: &str,
         load: F,
-        items: impl Fn(&T) -> &[Customer],
+        belongs: impl Fn(&T) -> bool,
     ) -> Result<T, CustomerError>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, RepositoryError>>,
     {
-        let key = list_key(query);
+        let key = list_key(query).map(|key| format!("{kind}{key}"));
         let generation = match &key {
             Some(_) => self.cache_generation(scope).await,
             None => None,
@@ -90,7 +91,7 @@ where
         if let (Some(generation), Some(key)) = (generation, &key) {
             match self.cache.get_page(scope, generation, key).await {
                 Ok(Some(text)) => match serde_json::from_str::<T>(&text) {
-                    Ok(page) if items(&page).iter().all(|c| c.scope() == scope) => return Ok(page),
+                    Ok(page) if belongs(&page) => return Ok(page),
                     Ok(_) => debug!("cached page of another scope ignored"),
                     Err(err) => debug!(error = %err, "cached page unreadable"),
                 },
@@ -302,6 +303,84 @@ mod tests {
             .returning(move |_, _| Ok(Some(stored.clone())));
         let service = service(repo, MockCustomerSearch::new(), cache);
         assert_eq!(service.get(scope(), id).await.unwrap(), own);
+    }
+
+    /// A cache holding the rendered pages put into it (keyed by generation and key).
+    fn page_store() -> (MockCustomerCache, Arc<Mutex<Vec<(u64, String, String)>>>) {
+        let pages: Arc<Mutex<Vec<(u64, String, String)>>> = Arc::default();
+        let mut cache = MockCustomerCache::new();
+        cache.expect_generation().returning(|_| Ok(7));
+        let read = Arc::clone(&pages);
+        cache.expect_get_page().returning(move |_, generation, key| {
+            let pages = read.lock().unwrap();
+            Ok(pages
+                .iter()
+                .find(|(g, k, _)| *g == generation && k == key)
+                .map(|(_, _, v)| v.clone()))
+        });
+        let written = Arc::clone(&pages);
+        cache.expect_put_page().returning(move |_, generation, key, page| {
+            written
+                .lock()
+                .unwrap()
+                .push((generation, key.to_owned(), page.to_owned()));
+            Ok(())
+        });
+        (cache, pages)
+    }
+
+    #[tokio::test]
+    async fn a_rendered_page_is_cached_as_rendered_and_served_without_storage() {
+        let (cache, pages) = page_store();
+        let mut search = MockCustomerSearch::new();
+        let items = vec![customer_in(scope(), "asem@example.kz")];
+        search
+            .expect_search()
+            .times(1)
+            .returning(move |_, _| Ok(list_of(items.clone())));
+        let service = service(MockCustomerRepository::new(), search, cache);
+        let query = CustomerQuery::default();
+        let render = |list: CustomerList| format!("{{\"total\":{}}}", list.total.unwrap_or(0));
+        let first = service.list_rendered(scope(), &query, "v1", render).await.unwrap();
+        assert_eq!(first, "{\"total\":1}");
+        // The second read is a hit: storage is not asked again and nothing is rendered.
+        let second = service
+            .list_rendered(scope(), &query, "v1", |_| panic!("a hit is not rendered again"))
+            .await
+            .unwrap();
+        assert_eq!(second, first);
+        let stored = pages.lock().unwrap().clone();
+        assert_eq!(stored.len(), 1);
+        assert!(stored[0].1.starts_with("rendered:v1:"), "{}", stored[0].1);
+        assert_ne!(stored[0].1, list_key(&query).unwrap(), "never the domain page's key");
+    }
+
+    #[tokio::test]
+    async fn a_rendered_page_of_another_scope_or_format_is_never_served() {
+        let (cache, pages) = page_store();
+        let mut search = MockCustomerSearch::new();
+        search.expect_search().times(2).returning(|_, _| Ok(list_of(vec![])));
+        let service = service(MockCustomerRepository::new(), search, cache);
+        let query = CustomerQuery::default();
+        let key = format!("rendered:v1:{}", list_key(&query).unwrap());
+        // An entry recorded for another workspace under this workspace's key (a collision
+        // that the keys make impossible) is not served.
+        let foreign = serde_json::json!({
+            "scope": {"organization_id": uuid::Uuid::from_u128(1), "workspace_id": uuid::Uuid::from_u128(3)},
+            "body": "foreign",
+        });
+        pages.lock().unwrap().push((7, key, foreign.to_string()));
+        let body = service
+            .list_rendered(scope(), &query, "v1", |_| "own".to_owned())
+            .await
+            .unwrap();
+        assert_eq!(body, "own");
+        // Another rendering of the same page has an entry of its own.
+        let body = service
+            .list_rendered(scope(), &query, "v2", |_| "other format".to_owned())
+            .await
+            .unwrap();
+        assert_eq!(body, "other format");
     }
 
     #[tokio::test]

@@ -134,8 +134,47 @@ where
             ));
             return self.search.search(scope, &resolved).await.map_err(internal);
         }
-        self.cached_list(scope, query, || self.search.search(scope, query), |page| &page.items)
-            .await
+        self.cached_list(
+            scope,
+            query,
+            "",
+            || self.search.search(scope, query),
+            |page: &CustomerList| page.items.iter().all(|c| c.scope() == scope),
+        )
+        .await
+    }
+
+    /// A list page as `render` renders it (the HTTP response body, say), cached as rendered
+    /// under the workspace's generation like [`list`](Self::list): a hit skips storage, the
+    /// page's rebuilding and its rendering. `format` names the rendering and is part of the
+    /// cache key, so that two renderings never share an entry; an entry also records its
+    /// scope and is never served to another.
+    pub async fn list_rendered(
+        &self,
+        scope: Scope,
+        query: &CustomerQuery,
+        format: &str,
+        render: impl FnOnce(CustomerList) -> String,
+    ) -> Result<String, CustomerError> {
+        if query.filter.segment.is_some() {
+            return Ok(render(self.list(scope, query).await?));
+        }
+        let page = self
+            .cached_list(
+                scope,
+                query,
+                &format!("rendered:{format}:"),
+                || async {
+                    let list = self.search.search(scope, query).await?;
+                    Ok(RenderedPage {
+                        scope: scope.into(),
+                        body: render(list),
+                    })
+                },
+                |page: &RenderedPage| page.scope == ScopeKey::from(scope),
+            )
+            .await?;
+        Ok(page.body)
     }
 
     /// Applies `changes`; contacts and addresses, when given, replace the sets. A status
@@ -576,6 +615,29 @@ pub(crate) fn change_events(
         ));
     }
     events
+}
+
+/// A rendered list page as cached: its body and the scope it was rendered for.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RenderedPage {
+    scope: ScopeKey,
+    body: String,
+}
+
+/// A scope as a cache entry records it.
+#[derive(PartialEq, serde::Serialize, serde::Deserialize)]
+struct ScopeKey {
+    organization_id: uuid::Uuid,
+    workspace_id: uuid::Uuid,
+}
+
+impl From<Scope> for ScopeKey {
+    fn from(scope: Scope) -> Self {
+        Self {
+            organization_id: scope.organization_id.into(),
+            workspace_id: scope.workspace_id.into(),
+        }
+    }
 }
 
 #[cfg(test)]
