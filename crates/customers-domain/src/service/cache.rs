@@ -5,8 +5,6 @@
 
 use std::future::Future;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use time::UtcOffset;
 use tracing::debug;
 
@@ -16,7 +14,7 @@ use crate::model::Customer;
 use crate::ports::{
     CacheStats, Clock, CustomerCache, CustomerRepository, CustomerSearch, EventPublisher, RepositoryError,
 };
-use crate::query::CustomerQuery;
+use crate::query::{CustomerList, CustomerQuery};
 
 use super::{CustomerService, internal};
 
@@ -67,19 +65,18 @@ where
         Ok(customer)
     }
 
-    /// A list page for `query`, from the cache or else from `load` (then cached). `kind`
-    /// names what is cached (part of the key: two kinds never share an entry); `belongs`
-    /// tells whether a page is of `scope`: a cached page of another scope is never served.
+    /// A list page for `query`, from the cache or else from `load` (then cached). `kind` is
+    /// part of the key (two kinds of page never share an entry); a cached page that is not
+    /// of `scope` is never served.
     pub(crate) async fn cached_list<T, F, Fut>(
         &self,
         scope: Scope,
         query: &CustomerQuery,
         kind: &str,
         load: F,
-        belongs: impl Fn(&T) -> bool,
     ) -> Result<T, CustomerError>
     where
-        T: Serialize + DeserializeOwned,
+        T: CachedPage,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, RepositoryError>>,
     {
@@ -90,8 +87,8 @@ where
         };
         if let (Some(generation), Some(key)) = (generation, &key) {
             match self.cache.get_page(scope, generation, key).await {
-                Ok(Some(text)) => match serde_json::from_str::<T>(&text) {
-                    Ok(page) if belongs(&page) => return Ok(page),
+                Ok(Some(text)) => match T::decode(&text) {
+                    Ok(page) if page.belongs_to(scope) => return Ok(page),
                     Ok(_) => debug!("cached page of another scope ignored"),
                     Err(err) => debug!(error = %err, "cached page unreadable"),
                 },
@@ -101,7 +98,7 @@ where
         }
         let page = load().await.map_err(internal)?;
         if let (Some(generation), Some(key)) = (generation, &key) {
-            match serde_json::to_string(&page) {
+            match page.encode() {
                 Ok(text) => {
                     if let Err(err) = self.cache.put_page(scope, generation, key, &text).await {
                         debug!(error = %err, "cache write failed");
@@ -119,6 +116,64 @@ where
         if let Err(err) = self.cache.bump(scope).await {
             debug!(error = %err, "cache generation bump failed; the cache retries it");
         }
+    }
+}
+
+/// A list page as the cache keeps it.
+pub(crate) trait CachedPage: Sized {
+    /// The entry's text.
+    fn encode(&self) -> Result<String, String>;
+    /// The page of an entry's text.
+    fn decode(text: &str) -> Result<Self, String>;
+    /// Whether the page is of `scope` (an entry of another scope is never served).
+    fn belongs_to(&self, scope: Scope) -> bool;
+}
+
+/// The domain's page, as JSON.
+impl CachedPage for CustomerList {
+    fn encode(&self) -> Result<String, String> {
+        serde_json::to_string(self).map_err(|e| e.to_string())
+    }
+
+    fn decode(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    fn belongs_to(&self, scope: Scope) -> bool {
+        self.items.iter().all(|c| c.scope() == scope)
+    }
+}
+
+/// A page rendered by the caller (see `CustomerService::list_rendered`): its entry is the
+/// scope on the first line and the body after it, unescaped.
+pub(crate) struct RenderedPage {
+    pub scope: Scope,
+    pub body: String,
+}
+
+impl CachedPage for RenderedPage {
+    fn encode(&self) -> Result<String, String> {
+        Ok(format!(
+            "{} {}\n{}",
+            self.scope.organization_id, self.scope.workspace_id, self.body
+        ))
+    }
+
+    fn decode(text: &str) -> Result<Self, String> {
+        let (head, body) = text.split_once('\n').ok_or("no scope line")?;
+        let (organization, workspace) = head.split_once(' ').ok_or("no workspace in the scope line")?;
+        let id = |text: &str| uuid::Uuid::parse_str(text).map_err(|e| e.to_string());
+        Ok(Self {
+            scope: Scope::new(
+                crate::ids::OrganizationId::from_uuid(id(organization)?),
+                crate::ids::WorkspaceId::from_uuid(id(workspace)?),
+            ),
+            body: body.to_owned(),
+        })
+    }
+
+    fn belongs_to(&self, scope: Scope) -> bool {
+        self.scope == scope
     }
 }
 
@@ -353,6 +408,12 @@ mod tests {
         assert_eq!(stored.len(), 1);
         assert!(stored[0].1.starts_with("rendered:v1:"), "{}", stored[0].1);
         assert_ne!(stored[0].1, list_key(&query).unwrap(), "never the domain page's key");
+        // The entry is the scope, then the body as it is (no JSON escaping to undo on a hit).
+        let own = scope();
+        assert_eq!(
+            stored[0].2,
+            format!("{} {}\n{{\"total\":1}}", own.organization_id, own.workspace_id)
+        );
     }
 
     #[tokio::test]
@@ -365,11 +426,8 @@ mod tests {
         let key = format!("rendered:v1:{}", list_key(&query).unwrap());
         // An entry recorded for another workspace under this workspace's key (a collision
         // that the keys make impossible) is not served.
-        let foreign = serde_json::json!({
-            "scope": {"organization_id": uuid::Uuid::from_u128(1), "workspace_id": uuid::Uuid::from_u128(3)},
-            "body": "foreign",
-        });
-        pages.lock().unwrap().push((7, key, foreign.to_string()));
+        let foreign = format!("{} {}\nforeign", uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(3));
+        pages.lock().unwrap().push((7, key, foreign));
         let body = service
             .list_rendered(scope(), &query, "v1", |_| "own".to_owned())
             .await

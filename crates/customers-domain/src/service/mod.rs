@@ -134,14 +134,8 @@ where
             ));
             return self.search.search(scope, &resolved).await.map_err(internal);
         }
-        self.cached_list(
-            scope,
-            query,
-            "",
-            || self.search.search(scope, query),
-            |page: &CustomerList| page.items.iter().all(|c| c.scope() == scope),
-        )
-        .await
+        self.cached_list(scope, query, "", || self.search.search(scope, query))
+            .await
     }
 
     /// A list page as `render` renders it (the HTTP response body, say), cached as rendered
@@ -159,20 +153,14 @@ where
         if query.filter.segment.is_some() {
             return Ok(render(self.list(scope, query).await?));
         }
-        let page = self
-            .cached_list(
-                scope,
-                query,
-                &format!("rendered:{format}:"),
-                || async {
-                    let list = self.search.search(scope, query).await?;
-                    Ok(RenderedPage {
-                        scope: scope.into(),
-                        body: render(list),
-                    })
-                },
-                |page: &RenderedPage| page.scope == ScopeKey::from(scope),
-            )
+        let page: cache::RenderedPage = self
+            .cached_list(scope, query, &format!("rendered:{format}:"), || async {
+                let list = self.search.search(scope, query).await?;
+                Ok(cache::RenderedPage {
+                    scope,
+                    body: render(list),
+                })
+            })
             .await?;
         Ok(page.body)
     }
@@ -615,29 +603,6 @@ pub(crate) fn change_events(
         ));
     }
     events
-}
-
-/// A rendered list page as cached: its body and the scope it was rendered for.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct RenderedPage {
-    scope: ScopeKey,
-    body: String,
-}
-
-/// A scope as a cache entry records it.
-#[derive(PartialEq, serde::Serialize, serde::Deserialize)]
-struct ScopeKey {
-    organization_id: uuid::Uuid,
-    workspace_id: uuid::Uuid,
-}
-
-impl From<Scope> for ScopeKey {
-    fn from(scope: Scope) -> Self {
-        Self {
-            organization_id: scope.organization_id.into(),
-            workspace_id: scope.workspace_id.into(),
-        }
-    }
 }
 
 #[cfg(test)]
