@@ -360,9 +360,12 @@ mod tests {
         assert_eq!(service.get(scope(), id).await.unwrap(), own);
     }
 
+    /// Cached pages: generation, key, entry.
+    type Pages = Arc<Mutex<Vec<(u64, String, String)>>>;
+
     /// A cache holding the rendered pages put into it (keyed by generation and key).
-    fn page_store() -> (MockCustomerCache, Arc<Mutex<Vec<(u64, String, String)>>>) {
-        let pages: Arc<Mutex<Vec<(u64, String, String)>>> = Arc::default();
+    fn page_store() -> (MockCustomerCache, Pages) {
+        let pages: Pages = Arc::default();
         let mut cache = MockCustomerCache::new();
         cache.expect_generation().returning(|_| Ok(7));
         let read = Arc::clone(&pages);
