@@ -488,7 +488,8 @@ impl SeaRepository {
         // cannot cost a generic plan for an unknown LIMIT). Where one plan suits every value
         // (see `one_plan_fits`) LIMIT and OFFSET are written out, numbers computed here, so that
         // the statement switches to its cached generic plan (about 0.6 ms of planning saved per
-        // page); elsewhere they stay bound, and each execution gets a plan for its values.
+        // page); elsewhere they stay bound, and the page runs with `force_custom_plan` (see
+        // `search`), a plan for its values each time.
         sql.push(&order);
         if one_plan_fits(query) && offset <= WRITTEN_OUT_OFFSETS_UP_TO {
             sql.push(&format!(" LIMIT {rows}"));
@@ -1434,18 +1435,28 @@ impl CustomerSearch for SeaRepository {
         // Filtered by status, type and industry alone, the page has one good plan whatever the
         // values (each branch reads its own index in order): PostgreSQL keeps the prepared
         // statement's plan instead of planning up to ten branches again for every request.
-        let loaded =
-            if self.codec.backend() == DbBackend::Postgres && by_columns_only(&query.filter) && one_plan_fits(query) {
+        // A search, tags, a city, a range or a segment need a plan for their values (how many
+        // match decides between walking the sort's index and collecting the matches first),
+        // which PostgreSQL's plan cache does not guarantee by itself: it switches to a generic
+        // plan whenever that one looks no costlier than the custom ones so far. The unfiltered
+        // list is left to it (its generic plan is the right one).
+        let plan_mode = match self.codec.backend() {
+            DbBackend::Postgres if by_columns_only(&query.filter) && one_plan_fits(query) => Some("force_generic_plan"),
+            DbBackend::Postgres if !one_plan_fits(query) => Some("force_custom_plan"),
+            _ => None,
+        };
+        let loaded = match plan_mode {
+            Some(mode) => {
                 let txn = self.db.begin().await.map_err(db_error)?;
-                txn.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan")
+                txn.execute_unprepared(&format!("SET LOCAL plan_cache_mode = {mode}"))
                     .await
                     .map_err(db_error)?;
                 let loaded = self.load(&txn, sql).await?;
                 txn.commit().await.map_err(db_error)?;
                 loaded
-            } else {
-                self.load(&self.db, sql).await?
-            };
+            }
+            None => self.load(&self.db, sql).await?,
+        };
         let mut items = loaded.customers;
         let more = items.len() > query.limit as usize;
         items.truncate(query.limit as usize);

@@ -103,6 +103,85 @@ postgres_only!(
     list_queries_never_scan_the_customers_table
 );
 
+/// Pages whose best plan does not depend on the values run with PostgreSQL's cached generic
+/// plan; a tags page is planned for its values every time (`pg_prepared_statements` counts
+/// both, per connection: the repository gets a pool of one connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn value_independent_pages_use_generic_plans_and_tag_pages_custom_ones() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let mut options = sea_orm::ConnectOptions::new(db.url.clone());
+    options.max_connections(1).min_connections(1).sqlx_logging(false);
+    let pool = sea_orm::Database::connect(options).await.unwrap();
+    let repo = SeaRepository::new(pool.clone());
+    let scope = new_scope();
+    let all: Vec<Customer> = (0..300).map(|n| customer(scope, n, Kind::Ties)).collect();
+    insert_all(&repo, &all).await;
+    let pages = [
+        ("unfiltered", CustomerFilter::default()),
+        (
+            "status, type and industry",
+            CustomerFilter {
+                status: Some(CustomerStatus::Active),
+                customer_type: Some(CustomerType::Company),
+                industry: Some("retail".into()),
+                ..CustomerFilter::default()
+            },
+        ),
+        (
+            "tags",
+            CustomerFilter {
+                tags: vec!["vip".into()],
+                ..CustomerFilter::default()
+            },
+        ),
+    ];
+    for (_, filter) in &pages {
+        let query = CustomerQuery::new(filter.clone(), None, None, Some(2), Some(10))
+            .unwrap()
+            .counted(CountMode::None);
+        for _ in 0..8 {
+            repo.search(scope, &query).await.unwrap();
+        }
+    }
+    let rows = pool
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+             WHERE statement LIKE 'WITH page AS MATERIALIZED%'",
+        ))
+        .await
+        .unwrap();
+    let plans: Vec<(String, i64, i64)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.try_get::<String>("", "statement").unwrap(),
+                row.try_get::<i64>("", "generic_plans").unwrap(),
+                row.try_get::<i64>("", "custom_plans").unwrap(),
+            )
+        })
+        .collect();
+    let find = |what: &str, test: &dyn Fn(&str) -> bool| {
+        let found: Vec<_> = plans.iter().filter(|(sql, _, _)| test(sql)).collect();
+        assert_eq!(found.len(), 1, "one prepared statement for the {what} page: {plans:?}");
+        (found[0].1, found[0].2)
+    };
+    let (generic, _) = find("unfiltered", &|sql| {
+        !sql.contains("customer_tags t WHERE") && !sql.contains("c.status =")
+    });
+    assert!(generic >= 1, "the unfiltered page keeps a generic plan");
+    let (generic, _) = find("status, type and industry", &|sql| sql.contains("c.status ="));
+    assert!(generic >= 1, "the status, type and industry page runs its generic plan");
+    let (generic, custom) = find("tags", &|sql| sql.contains("customer_tags t WHERE"));
+    assert_eq!(
+        (generic, custom),
+        (0, 8),
+        "a tags page is planned for its values each time"
+    );
+    drop(pool);
+    drop(db);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Builders
 // ---------------------------------------------------------------------------------------------
